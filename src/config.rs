@@ -1,0 +1,243 @@
+//! Command-line flags with environment fallbacks, validated into typed
+//! settings. A bad value is a clap error: one clear line, exit status 2.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::storage::sqlite::Durability;
+
+/// A user-management REST service in one self-contained binary, storing
+/// users in an embedded SQLite file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "user-service",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no sub-command, the flags are those of `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Write a consistent copy of a live database while a server keeps serving.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database to use: `sqlite://PATH` or a bare file path (created if missing).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub database_url: DatabaseUrl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on. Loopback by default; a non-loopback address
+    /// without an API token logs a warning.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+
+    /// HTTP worker threads [default: number of CPU cores].
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Require `Authorization: Bearer <token>` on every /users request.
+    #[arg(long, env = "USER_SERVICE_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Allow browser requests from this origin (repeatable), e.g.
+    /// `https://admin.example.com`; `*` allows any. None: no cross-origin access.
+    #[arg(
+        long = "cors-origin",
+        env = "CORS_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// `full`: fsync every acknowledged write (survives power loss).
+    /// `normal`: survives a process crash; a power cut may lose the last moments.
+    #[arg(long, env = "DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
+    pub durability: DurabilityArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// File to write the copy to; must not exist yet.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    Full,
+    Normal,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(arg: DurabilityArg) -> Self {
+        match arg {
+            DurabilityArg::Full => Durability::Full,
+            DurabilityArg::Normal => Durability::Normal,
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+/// Accepts `sqlite://PATH`, `sqlite:PATH` (an optional `?query` is ignored)
+/// or a bare path. `sqlite:///abs/path` is absolute.
+pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
+    let raw = raw.trim();
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        return Err(
+            "the PostgreSQL backend is not available in this build yet; \
+                    use sqlite://PATH"
+                .into(),
+        );
+    }
+    let path = match raw.strip_prefix("sqlite:") {
+        Some(rest) => {
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            rest.split_once('?').map_or(rest, |(path, _)| path)
+        }
+        None if raw.contains("://") => {
+            return Err(format!(
+                "unsupported database URL scheme in {raw:?}; use sqlite://PATH"
+            ))
+        }
+        None => raw,
+    };
+    if path.is_empty() {
+        return Err("the database path is empty".into());
+    }
+    if path == ":memory:" || path.starts_with("file::memory:") {
+        return Err(
+            "in-memory databases are not supported: the service needs a file that its \
+             read and write connections share"
+                .into(),
+        );
+    }
+    Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+}
+
+/// An origin is `scheme://host[:port]` with no path, or `*`.
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim().trim_end_matches('/');
+    if origin == "*" {
+        return Ok(origin.to_owned());
+    }
+    let valid = origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(['/', '?', '#', ' '])
+    });
+    if valid {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "{raw:?} is not an origin; expected scheme://host[:port], e.g. https://example.com"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(path: &str) -> Result<DatabaseUrl, String> {
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    #[test]
+    fn sqlite_urls_and_bare_paths_name_a_file() {
+        assert_eq!(parse_database_url("sqlite://users.db"), sqlite("users.db"));
+        assert_eq!(
+            parse_database_url("sqlite:///var/lib/u.db"),
+            sqlite("/var/lib/u.db")
+        );
+        assert_eq!(parse_database_url("sqlite:data/u.db"), sqlite("data/u.db"));
+        assert_eq!(parse_database_url("sqlite://u.db?mode=rwc"), sqlite("u.db"));
+        assert_eq!(parse_database_url("/tmp/u.db"), sqlite("/tmp/u.db"));
+    }
+
+    #[test]
+    fn memory_databases_and_unknown_schemes_are_refused() {
+        assert!(parse_database_url("sqlite::memory:").is_err());
+        assert!(parse_database_url("mysql://host/db").is_err());
+        assert!(parse_database_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn origins_must_be_scheme_and_host() {
+        assert_eq!(
+            parse_origin("https://a.example.com/").unwrap(),
+            "https://a.example.com"
+        );
+        assert!(parse_origin("http://localhost:8080").is_ok());
+        assert!(parse_origin("*").is_ok());
+        assert!(parse_origin("a.example.com").is_err());
+        assert!(parse_origin("https://a.example.com/path").is_err());
+    }
+
+    #[test]
+    fn with_no_sub_command_the_flags_are_those_of_serve() {
+        let cli = Cli::try_parse_from(["user-service", "--durability", "normal"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.durability, DurabilityArg::Normal);
+    }
+
+    #[test]
+    fn an_invalid_durability_is_an_error() {
+        assert!(Cli::try_parse_from(["user-service", "--durability", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn flags_go_after_the_sub_command() {
+        let cli = Cli::try_parse_from([
+            "user-service",
+            "backup",
+            "--database-url",
+            "sqlite://a.db",
+            "--to",
+            "b.db",
+        ])
+        .unwrap();
+        let Some(Command::Backup(args)) = cli.command else {
+            panic!("expected backup");
+        };
+        assert_eq!(
+            args.database.database_url,
+            DatabaseUrl::Sqlite("a.db".into())
+        );
+        assert_eq!(args.to, PathBuf::from("b.db"));
+    }
+}

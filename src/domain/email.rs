@@ -1,0 +1,154 @@
+//! `Email`: a trimmed, lower-cased, syntactically valid email address.
+
+use super::ValidationError;
+
+/// A trimmed, lower-cased email address that satisfies API.md's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_CHARS: usize = 254;
+    pub const MAX_LOCAL_CHARS: usize = 64;
+
+    /// Trims, lower-cases and validates `raw`. Lengths are counted in Unicode
+    /// code points of the stored (normalised) form.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let normalised = raw.trim().to_lowercase();
+        if is_valid(&normalised) {
+            Ok(Self(normalised))
+        } else {
+            Err(ValidationError::InvalidEmail)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn is_valid(email: &str) -> bool {
+    if email.chars().count() > Email::MAX_CHARS {
+        return false;
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let local_chars = local.chars().count();
+    (1..=Email::MAX_LOCAL_CHARS).contains(&local_chars)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(raw: &str) -> String {
+        Email::parse(raw)
+            .unwrap_or_else(|e| panic!("{raw:?} should be accepted, got {e}"))
+            .into_string()
+    }
+
+    fn rejected(raw: &str) {
+        assert_eq!(
+            Email::parse(raw),
+            Err(ValidationError::InvalidEmail),
+            "{raw:?} should be rejected"
+        );
+    }
+
+    #[test]
+    fn a_plain_address_is_accepted_as_is() {
+        assert_eq!(accepted("ada@example.com"), "ada@example.com");
+    }
+
+    #[test]
+    fn surrounding_spaces_are_trimmed_and_letters_lower_cased() {
+        assert_eq!(accepted("  Ada@Example.COM \n"), "ada@example.com");
+    }
+
+    #[test]
+    fn non_ascii_letters_are_lower_cased_too() {
+        assert_eq!(accepted("ÉLODIE@exemple.fr"), "élodie@exemple.fr");
+    }
+
+    #[test]
+    fn an_address_without_at_sign_is_rejected() {
+        rejected("ada.example.com");
+    }
+
+    #[test]
+    fn an_address_with_two_at_signs_is_rejected() {
+        rejected("ada@lovelace@example.com");
+    }
+
+    #[test]
+    fn an_empty_local_part_is_rejected() {
+        rejected("@example.com");
+    }
+
+    #[test]
+    fn an_empty_or_blank_address_is_rejected() {
+        rejected("");
+        rejected("   ");
+    }
+
+    #[test]
+    fn a_domain_without_a_dot_is_rejected() {
+        rejected("ada@localhost");
+    }
+
+    #[test]
+    fn a_domain_that_starts_or_ends_with_a_dot_is_rejected() {
+        rejected("ada@.example.com");
+        rejected("ada@example.com.");
+    }
+
+    #[test]
+    fn inner_whitespace_is_rejected() {
+        rejected("ada lovelace@example.com");
+        rejected("ada@exa mple.com");
+        rejected("ada@example.com\u{a0}x");
+    }
+
+    #[test]
+    fn control_characters_are_rejected() {
+        rejected("ada\u{0}@example.com");
+        rejected("ada@example.com\u{7f}x");
+        rejected("ada\t@example.com");
+    }
+
+    #[test]
+    fn a_local_part_of_64_characters_is_accepted_and_65_rejected() {
+        accepted(&format!("{}@example.com", "a".repeat(64)));
+        rejected(&format!("{}@example.com", "a".repeat(65)));
+    }
+
+    #[test]
+    fn local_part_length_counts_code_points_not_bytes() {
+        accepted(&format!("{}@example.com", "é".repeat(64)));
+    }
+
+    #[test]
+    fn an_address_of_254_characters_is_accepted_and_255_rejected() {
+        let domain_254 = format!("{}.com", "d".repeat(254 - 4 - 2));
+        accepted(&format!("a@{domain_254}"));
+        let domain_255 = format!("{}.com", "d".repeat(255 - 4 - 2));
+        rejected(&format!("a@{domain_255}"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Domain values of the service: parsed, validated, free of HTTP and SQL.
+//!
+//! Every value here is built only through its `parse` (or a constructor that
+//! cannot produce an invalid value), so code that holds one never re-checks it.
+
+mod email;
+mod error;
+mod timestamp;
+mod user;
+mod user_id;
+mod user_name;
+
+pub use email::Email;
+pub use error::ValidationError;
+pub use timestamp::Timestamp;
+pub use user::{NewUser, User, UserPatch};
+pub use user_id::{InvalidUserId, UserId};
+pub use user_name::UserName;

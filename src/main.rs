@@ -1,0 +1,56 @@
+//! The `user-service` binary: parse flags, start logging, run a sub-command.
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use user_service::config::{Cli, Command, DatabaseUrl};
+use user_service::startup::{Application, Settings};
+use user_service::storage::sqlite;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(Settings::from(args)),
+        Command::Migrate(args) => migrate(args.database_url),
+        Command::Backup(args) => backup(args.database.database_url, &args.to),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("user-service: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+fn migrate(url: DatabaseUrl) -> Result<(), String> {
+    let DatabaseUrl::Sqlite(path) = url;
+    let applied = sqlite::migrate(&path).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("{}: schema is up to date", path.display());
+    } else {
+        println!("{}: applied migrations {applied:?}", path.display());
+    }
+    Ok(())
+}
+
+fn backup(url: DatabaseUrl, to: &std::path::Path) -> Result<(), String> {
+    let DatabaseUrl::Sqlite(path) = url;
+    let users = sqlite::backup(&path, to).map_err(|e| e.to_string())?;
+    println!(
+        "backed up {users} users from {} to {}",
+        path.display(),
+        to.display()
+    );
+    Ok(())
+}

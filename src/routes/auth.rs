@@ -1,0 +1,151 @@
+//! Bearer-token authentication for `/users`.
+//!
+//! The token is checked before anything else about the request, so a
+//! stranger learns nothing (no 400, 404 or 415) without it.
+
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header;
+use actix_web::{Error, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+
+/// The accepted API tokens; empty means the API is open.
+#[derive(Clone, Default)]
+pub struct ApiTokens(Arc<Vec<Vec<u8>>>);
+
+impl ApiTokens {
+    pub fn new(tokens: impl IntoIterator<Item = String>) -> Self {
+        Self(Arc::new(
+            tokens
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .map(String::into_bytes)
+                .collect(),
+        ))
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `candidate` equals one of the tokens. Every token is compared
+    /// in constant time, and all are compared, so timing reveals nothing but
+    /// the candidate's own length.
+    fn accepts(&self, candidate: &[u8]) -> bool {
+        self.0.iter().fold(0u8, |found, token| {
+            found | token.as_slice().ct_eq(candidate).unwrap_u8()
+        }) == 1
+    }
+
+    fn allows(&self, req: &ServiceRequest) -> bool {
+        if self.is_open() {
+            return true;
+        }
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|value| bearer_token(value.as_bytes()))
+            .is_some_and(|token| self.accepts(token))
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme is
+/// case-insensitive (RFC 7235).
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| rest.trim_ascii())
+        .filter(|token| !token.is_empty())
+}
+
+/// Middleware that answers 401 unless the request carries an accepted token.
+pub struct RequireToken {
+    tokens: ApiTokens,
+}
+
+impl RequireToken {
+    pub fn new(tokens: ApiTokens) -> Self {
+        Self { tokens }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequireToken
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = RequireTokenService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireTokenService {
+            service: Rc::new(service),
+            tokens: self.tokens.clone(),
+        }))
+    }
+}
+
+pub struct RequireTokenService<S> {
+    service: Rc<S>,
+    tokens: ApiTokens,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireTokenService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        if self.tokens.allows(&req) {
+            let service = Rc::clone(&self.service);
+            Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) })
+        } else {
+            let response = ApiError::Unauthorized.error_response();
+            Box::pin(ready(Ok(req.into_response(response).map_into_right_body())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token(b"bearer abc"), Some(&b"abc"[..]));
+        assert_eq!(bearer_token(b"Bearer abc"), Some(&b"abc"[..]));
+    }
+
+    #[test]
+    fn other_schemes_and_empty_tokens_are_refused() {
+        assert_eq!(bearer_token(b"Basic abc"), None);
+        assert_eq!(bearer_token(b"Bearer "), None);
+        assert_eq!(bearer_token(b"Bearer"), None);
+    }
+
+    #[test]
+    fn any_configured_token_is_accepted_and_nothing_else() {
+        let tokens = ApiTokens::new(["old".to_string(), "new".to_string()]);
+        assert!(tokens.accepts(b"old"));
+        assert!(tokens.accepts(b"new"));
+        assert!(!tokens.accepts(b"ne"));
+        assert!(!tokens.accepts(b"newer"));
+        assert!(!tokens.accepts(b""));
+    }
+}

@@ -1,0 +1,51 @@
+//! The HTTP surface: routes, handlers, request/response shapes, and the
+//! turning of actix's own rejections into API errors. The only module that
+//! knows actix.
+
+mod auth;
+mod dto;
+mod health;
+mod rejection;
+mod users;
+
+use actix_web::web;
+
+pub use auth::ApiTokens;
+pub use rejection::{json_config, path_config, query_config, route_not_found};
+
+use crate::storage::UserStore;
+
+/// The largest request body accepted, in bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Registers every route of the API on `cfg`.
+pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) {
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(health::health))
+            .default_service(web::to(rejection::allow_get)),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(health::ready::<S>))
+            .default_service(web::to(rejection::allow_get)),
+    )
+    .service(
+        web::scope("/users")
+            .wrap(auth::RequireToken::new(tokens))
+            .service(
+                web::resource("")
+                    .route(web::get().to(users::list_users::<S>))
+                    .route(web::post().to(users::create_user::<S>))
+                    .default_service(web::to(rejection::allow_get_post)),
+            )
+            .service(
+                web::resource("/{id}")
+                    .route(web::get().to(users::get_user::<S>))
+                    .route(web::patch().to(users::update_user::<S>))
+                    .route(web::delete().to(users::delete_user::<S>))
+                    .default_service(web::to(rejection::allow_get_patch_delete)),
+            )
+            .default_service(web::to(rejection::route_not_found)),
+    );
+}

@@ -1,0 +1,58 @@
+//! actix's own rejections (bad JSON, bad path or query, unknown route or
+//! method) rewritten into API errors, so every error has one shape.
+
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::{web, HttpResponse};
+
+use super::DEFAULT_BODY_LIMIT;
+use crate::error::{ApiError, ApiResult};
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(DEFAULT_BODY_LIMIT)
+        .error_handler(|error, _req| json_rejection(error).into())
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|error: PathError, _req| ApiError::bad_request(error.to_string()).into())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req| {
+        ApiError::bad_request(format!("Invalid query string: {error}")).into()
+    })
+}
+
+fn json_rejection(error: JsonPayloadError) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
+        JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge {
+            limit: DEFAULT_BODY_LIMIT,
+        },
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request(format!("Invalid JSON body: {e}"))
+        }
+        other => ApiError::bad_request(format!("Invalid request body: {other}")),
+    }
+}
+
+pub async fn route_not_found() -> ApiResult<HttpResponse> {
+    Err(ApiError::RouteNotFound)
+}
+
+pub(super) async fn allow_get() -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed { allow: "GET" })
+}
+
+pub(super) async fn allow_get_post() -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed { allow: "GET, POST" })
+}
+
+pub(super) async fn allow_get_patch_delete() -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed {
+        allow: "GET, PATCH, DELETE",
+    })
+}

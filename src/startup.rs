@@ -1,0 +1,213 @@
+//! Building and running the application: open the store, bind the listener,
+//! assemble the actix `App`, and shut down cleanly.
+
+use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::{Compress, Condition, Logger};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::{DatabaseUrl, ServeArgs};
+use crate::routes::{self, ApiTokens};
+use crate::storage::sqlite::{Durability, OpenError, SqliteOptions, SqliteStore};
+use crate::storage::UserStore;
+
+/// Everything `serve` needs, already validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: PathBuf,
+    pub durability: Durability,
+    pub bind: SocketAddr,
+    pub workers: NonZeroUsize,
+    pub api_tokens: Vec<String>,
+    pub cors_origins: Vec<String>,
+}
+
+impl From<ServeArgs> for Settings {
+    fn from(args: ServeArgs) -> Self {
+        let DatabaseUrl::Sqlite(database) = args.database.database_url;
+        Self {
+            database,
+            durability: args.durability.into(),
+            bind: args.bind,
+            workers: args.workers.unwrap_or_else(default_workers),
+            api_tokens: args.api_token.into_iter().collect(),
+            cors_origins: args.cors_origins,
+        }
+    }
+}
+
+fn default_workers() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
+/// Why the service could not start; each is one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// HTTP settings the app factory needs in every worker.
+#[derive(Clone)]
+pub struct HttpSettings {
+    pub api_tokens: ApiTokens,
+    pub cors_origins: Vec<String>,
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: SqliteStore,
+}
+
+impl Application {
+    /// Opens the database (applying migrations) and binds the listener.
+    /// Port 0 picks a free port; [`Application::port`] tells which.
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let store = SqliteStore::open(&SqliteOptions {
+            path: settings.database.clone(),
+            durability: settings.durability,
+            readers: reader_pool_size(settings.workers),
+        })?;
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
+            addr: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: settings.bind,
+                source,
+            })?
+            .port();
+        let http = HttpSettings {
+            api_tokens: ApiTokens::new(settings.api_tokens.clone()),
+            cors_origins: settings.cors_origins.clone(),
+        };
+        if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
+            log::warn!(
+                "no API token is set and {} is not a loopback address: anyone who can reach it \
+                 can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
+                settings.bind
+            );
+        }
+        let app_store = store.clone();
+        let server = HttpServer::new(move || app(app_store.clone(), &http))
+            .workers(settings.workers.get())
+            .listen(listener)
+            .map_err(|source| StartupError::Listen {
+                addr: settings.bind,
+                source,
+            })?
+            .run();
+        log::info!(
+            "serving on http://{}:{port} with database {} (durability {:?}, {} workers)",
+            settings.bind.ip(),
+            settings.database.display(),
+            settings.durability,
+            settings.workers
+        );
+        Ok(Self {
+            port,
+            server,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server from elsewhere (tests, signal handlers).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`]: stops accepting,
+    /// lets in-flight requests finish, then finishes queued writes,
+    /// checkpoints and closes the database.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        let store = self.store;
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .map_err(std::io::Error::other)?;
+        log::info!("stopped; database closed");
+        served
+    }
+}
+
+/// Read connections: enough for every worker to have reads in flight while
+/// others wait on the blocking pool.
+fn reader_pool_size(workers: NonZeroUsize) -> u32 {
+    u32::try_from(workers.get().saturating_mul(2).max(4)).unwrap_or(64)
+}
+
+/// The whole application for one worker: routes, error shapes, middleware.
+/// Tests and benches build the app through this same function.
+pub fn app<S: UserStore>(
+    store: S,
+    http: &HttpSettings,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let tokens = http.api_tokens.clone();
+    App::new()
+        .app_data(web::Data::new(store))
+        .app_data(routes::json_config())
+        .app_data(routes::path_config())
+        .app_data(routes::query_config())
+        .configure(|cfg| routes::configure::<S>(cfg, tokens))
+        .default_service(web::to(routes::route_not_found))
+        .wrap(Condition::new(
+            !http.cors_origins.is_empty(),
+            cors(&http.cors_origins),
+        ))
+        .wrap(Compress::default())
+        .wrap(Logger::new("%r %s %Dms"))
+}
+
+/// Cross-origin access for the configured origins only, with the methods
+/// and headers this API uses.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ])
+        .max_age(3600)
+        // A request from a foreign origin is answered without CORS headers
+        // (the browser then hides it) instead of being failed, so same-origin
+        // requests that carry an Origin header keep working.
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}

@@ -1,0 +1,64 @@
+//! The storage interface the handlers talk to, independent of any backend.
+//!
+//! A backend implements [`UserStore`]; handlers are generic over it, so a new
+//! backend never touches them. Backends map their own error codes into
+//! [`StoreError`] by name.
+
+mod cursor;
+mod error;
+pub mod sqlite;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use cursor::{Cursor, InvalidCursor};
+pub use error::StoreError;
+
+use crate::domain::{Email, NewUser, User, UserId, UserPatch};
+
+/// One page of the newest-first listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// How many users at most; the caller has checked the range.
+    pub limit: u32,
+    /// Only the user with this email, if any.
+    pub email: Option<Email>,
+    /// Start after this position (exclusive); `None` starts at the newest.
+    pub after: Option<Cursor>,
+}
+
+/// Users newest first, and where the next page starts if more follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub users: Vec<User>,
+    pub next: Option<Cursor>,
+}
+
+/// What a readiness probe learned about the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    pub latency: Duration,
+}
+
+/// Everything the HTTP layer needs from a database. Every write that returns
+/// `Ok` is durable according to the backend's durability setting.
+pub trait UserStore: Clone + Send + Sync + 'static {
+    fn get(&self, id: UserId) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    fn list(&self, query: ListQuery) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// Stores a new user; `Conflict` when the email is taken.
+    fn create(&self, new: NewUser) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    /// Applies `patch`; equal values change nothing, not even `updated_at`.
+    fn update(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+    ) -> impl Future<Output = Result<User, StoreError>> + Send;
+
+    fn delete(&self, id: UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Checks that the database answers a query and accepts writes.
+    fn ready(&self) -> impl Future<Output = Result<Readiness, StoreError>> + Send;
+}

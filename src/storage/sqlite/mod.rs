@@ -1,0 +1,116 @@
+//! The SQLite backend: one writer thread, a pool of read-only connections,
+//! a background WAL checkpointer, migrations and online backup.
+
+mod backup;
+mod checkpoint;
+mod connection;
+mod migrate;
+mod queries;
+mod reader;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use backup::{backup, BackupError};
+pub use connection::{Durability, OpenError};
+pub use migrate::migrate;
+
+use self::checkpoint::Checkpointer;
+use self::reader::ReaderPool;
+use self::writer::{WriteOp, Writer};
+use super::{ListQuery, Page, Readiness, StoreError, UserStore};
+use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+
+/// How to open a SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    pub durability: Durability,
+    /// Read connections kept open for concurrent readers.
+    pub readers: u32,
+}
+
+/// A [`UserStore`] on one SQLite file. Cheap to clone; all clones share the
+/// same writer thread and read pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    readers: ReaderPool,
+    writer: Writer,
+    checkpointer: Arc<Mutex<Option<Checkpointer>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database, applies pending migrations,
+    /// and starts the writer and checkpointer threads.
+    pub fn open(options: &SqliteOptions) -> Result<Self, OpenError> {
+        let mut conn = connection::open_writer(&options.path, options.durability)?;
+        migrate::apply(&mut conn)?;
+        let readers = ReaderPool::open(&options.path, options.readers)?;
+        let checkpointer = Checkpointer::start(&options.path)?;
+        let writer = Writer::start(conn)?;
+        Ok(Self {
+            readers,
+            writer,
+            checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
+        })
+    }
+
+    /// Finishes queued writes, stops the background threads, checkpoints
+    /// the WAL into the main file and closes the database. Idempotent.
+    pub fn close(&self) {
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .map(|mut slot| slot.take())
+            .unwrap_or_default();
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.stop();
+        }
+        self.writer.stop();
+    }
+
+    pub fn path(&self) -> &Path {
+        self.readers.path()
+    }
+}
+
+impl UserStore for SqliteStore {
+    async fn get(&self, id: UserId) -> Result<User, StoreError> {
+        self.readers
+            .run(move |conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
+            .await
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
+        self.readers
+            .run(move |conn| queries::list(conn, &query))
+            .await
+    }
+
+    async fn create(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = User::create(new, Timestamp::now());
+        self.writer.execute(WriteOp::Create(user)).await?.user()
+    }
+
+    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
+        self.writer
+            .execute(WriteOp::Update { id, patch })
+            .await?
+            .user()
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
+        self.writer.execute(WriteOp::Delete(id)).await.map(|_| ())
+    }
+
+    async fn ready(&self) -> Result<Readiness, StoreError> {
+        let started = Instant::now();
+        self.readers.run(queries::probe).await?;
+        self.writer.execute(WriteOp::Probe).await?;
+        Ok(Readiness {
+            latency: started.elapsed(),
+        })
+    }
+}

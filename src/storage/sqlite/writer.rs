@@ -1,0 +1,223 @@
+//! The writer thread: the only owner of the read-write connection.
+//!
+//! Requests send a [`WriteOp`] with a oneshot reply over a bounded queue.
+//! The thread takes the first waiting op, drains whatever else is queued (up
+//! to [`MAX_BATCH`]), runs each op in its own savepoint inside one
+//! transaction, commits once, and only then answers. So one fsync covers the
+//! whole batch, a failing op (a duplicate email) undoes only itself, and a
+//! reply always means the change is committed with the configured durability.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use super::connection::store_error;
+use super::queries;
+use super::OpenError;
+use crate::domain::{Timestamp, User, UserId, UserPatch};
+use crate::storage::StoreError;
+
+/// Ops waiting beyond this make new writers wait (back-pressure).
+const QUEUE_CAPACITY: usize = 1024;
+/// The most ops committed together.
+const MAX_BATCH: usize = 256;
+/// How long a request waits for room in a full queue before the service
+/// answers 503.
+const ENQUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One change to apply.
+#[derive(Debug)]
+pub(super) enum WriteOp {
+    Create(User),
+    Update {
+        id: UserId,
+        patch: UserPatch,
+    },
+    Delete(UserId),
+    /// Checks the writer is alive and the database accepts a transaction.
+    Probe,
+}
+
+#[derive(Debug)]
+pub(super) enum WriteOutcome {
+    User(User),
+    Done,
+}
+
+impl WriteOutcome {
+    pub(super) fn user(self) -> Result<User, StoreError> {
+        match self {
+            Self::User(user) => Ok(user),
+            Self::Done => Err(StoreError::internal("writer returned no user")),
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<WriteOutcome, StoreError>>;
+
+enum Message {
+    Op(WriteOp, Reply),
+    Stop,
+}
+
+/// A handle to the writer thread; clones share the thread.
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Message>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Writer {
+    pub(super) fn start(conn: Connection) -> Result<Self, OpenError> {
+        let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, inbox))
+            .map_err(|e| OpenError::CannotOpen {
+                path: Default::default(),
+                reason: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Self {
+            queue,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Queues `op` and waits until it is committed (or failed).
+    pub(super) async fn execute(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send_timeout(Message::Op(op, reply), ENQUEUE_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                mpsc::error::SendTimeoutError::Timeout(_) => {
+                    StoreError::Unavailable("the write queue is full".into())
+                }
+                mpsc::error::SendTimeoutError::Closed(_) => {
+                    StoreError::Unavailable("the writer has stopped".into())
+                }
+            })?;
+        answer
+            .await
+            .map_err(|_| StoreError::internal("the writer dropped a request"))?
+    }
+
+    /// Lets queued ops finish, then stops the thread and waits for it.
+    pub(super) fn stop(&self) {
+        let Some(thread) = self.thread.lock().ok().and_then(|mut slot| slot.take()) else {
+            return;
+        };
+        // `blocking_send` must not run on an async worker; stop() is called
+        // after the server has stopped, from plain code.
+        if self.queue.blocking_send(Message::Stop).is_ok() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>) {
+    let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
+    let mut stopping = false;
+    while !stopping {
+        let Some(first) = inbox.blocking_recv() else {
+            break;
+        };
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
+            match message {
+                Message::Op(op, reply) => batch.push((op, reply)),
+                Message::Stop => {
+                    stopping = true;
+                    break;
+                }
+            }
+            if batch.len() >= MAX_BATCH {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch);
+        }
+    }
+    // Leave a compact file behind: fold the WAL into the database.
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        log::warn!("final checkpoint failed: {e}");
+    }
+    if let Err((_, e)) = conn.close() {
+        log::warn!("closing the database failed: {e}");
+    }
+}
+
+/// Applies every op of `batch` in one transaction and replies to each.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<(WriteOp, Reply)>) {
+    let size = batch.len();
+    let results = match apply_all(conn, batch) {
+        Ok(results) => results,
+        Err(e) => {
+            log::error!("write batch of {size} failed to commit: {e}");
+            let message = e.to_string();
+            batch
+                .iter()
+                .map(|_| Err(commit_failure(&e, &message)))
+                .collect()
+        }
+    };
+    log::debug!("committed a batch of {size} writes");
+    for ((_, reply), result) in batch.drain(..).zip(results) {
+        // The requester may have gone away; its write is committed anyway.
+        let _ = reply.send(result);
+    }
+}
+
+fn commit_failure(error: &StoreError, message: &str) -> StoreError {
+    match error {
+        StoreError::StorageFull => StoreError::StorageFull,
+        StoreError::Unavailable(_) => StoreError::Unavailable(message.to_owned()),
+        _ => StoreError::internal(message.to_owned()),
+    }
+}
+
+fn apply_all(
+    conn: &mut Connection,
+    batch: &[(WriteOp, Reply)],
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    let mut tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(store_error)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for (op, _) in batch {
+        let mut savepoint = tx.savepoint().map_err(store_error)?;
+        let result = apply(&savepoint, op);
+        if result.is_ok() {
+            savepoint.commit().map_err(store_error)?;
+        } else {
+            savepoint.rollback().map_err(store_error)?;
+        }
+        results.push(result);
+    }
+    tx.commit().map_err(store_error)?;
+    Ok(results)
+}
+
+fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
+    match op {
+        WriteOp::Create(user) => {
+            queries::insert(conn, user)?;
+            Ok(WriteOutcome::User(user.clone()))
+        }
+        WriteOp::Update { id, patch } => {
+            let mut user = queries::get(conn, *id)?.ok_or(StoreError::NotFound)?;
+            if user.apply(patch.clone(), Timestamp::now()) {
+                queries::update(conn, &user)?;
+            }
+            Ok(WriteOutcome::User(user))
+        }
+        WriteOp::Delete(id) => match queries::delete(conn, *id)? {
+            true => Ok(WriteOutcome::Done),
+            false => Err(StoreError::NotFound),
+        },
+        WriteOp::Probe => Ok(WriteOutcome::Done),
+    }
+}
