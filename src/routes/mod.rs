@@ -5,6 +5,7 @@
 mod auth;
 mod dto;
 mod health;
+mod json_object;
 mod rejection;
 mod users;
 

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest, UserResponse};
+use super::json_object::Object;
 use crate::domain::{Email, NewUser, UserId, UserPatch};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{Cursor, ListQuery, UserStore};
@@ -56,9 +57,9 @@ pub(super) async fn list_users<S: UserStore>(
 /// `POST /users`: 201 with the user and its `Location`.
 pub(super) async fn create_user<S: UserStore>(
     store: web::Data<S>,
-    body: web::Json<CreateUserRequest>,
+    body: web::Json<Object<CreateUserRequest>>,
 ) -> ApiResult<HttpResponse> {
-    let new = NewUser::try_from(body.into_inner())?;
+    let new = NewUser::try_from(body.into_inner().0)?;
     let user = store.create(new).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/users/{}", user.id)))
@@ -78,10 +79,10 @@ pub(super) async fn get_user<S: UserStore>(
 pub(super) async fn update_user<S: UserStore>(
     store: web::Data<S>,
     id: web::Path<String>,
-    body: web::Json<UpdateUserRequest>,
+    body: web::Json<Object<UpdateUserRequest>>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_id(&id)?;
-    let patch = UserPatch::try_from(body.into_inner())?;
+    let patch = UserPatch::try_from(body.into_inner().0)?;
     let user = store.update(id, patch).await?;
     Ok(HttpResponse::Ok().json(UserResponse(&user)))
 }

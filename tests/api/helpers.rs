@@ -1,0 +1,168 @@
+//! `spawn_app()` and one helper per endpoint.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use user_service::startup::{Application, Settings};
+use user_service::storage::sqlite::Durability;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    _dir: TempDir,
+}
+
+/// A server with default settings on a fresh database file.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose settings `configure` may change first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("users.db");
+    let mut settings = Settings {
+        database: db_path.clone(),
+        durability: Durability::Full,
+        bind: "127.0.0.1:0".parse().expect("loopback address"),
+        workers: NonZeroUsize::new(2).expect("2 > 0"),
+        api_tokens: Vec::new(),
+        cors_origins: Vec::new(),
+    };
+    configure(&mut settings);
+    let app = Application::build(settings).expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client"),
+        db_path,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_user(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/users"))
+            .json(body)
+            .send()
+            .await
+            .expect("POST /users")
+    }
+
+    /// Creates a user and returns its JSON; panics unless the answer is 201.
+    pub async fn create_user(&self, email: &str, name: &str) -> Value {
+        let response = self.post_user(&json!({"email": email, "name": name})).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {email}");
+        response.json().await.expect("user JSON")
+    }
+
+    pub async fn get_user(&self, id: &str) -> Response {
+        self.client
+            .get(self.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .expect("GET /users/{id}")
+    }
+
+    pub async fn patch_user(&self, id: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/users/{id}")))
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH /users/{id}")
+    }
+
+    pub async fn delete_user(&self, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .expect("DELETE /users/{id}")
+    }
+
+    /// `GET` of a path with a query string, e.g. `/users?limit=2`.
+    pub async fn get(&self, path_and_query: &str) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Follows `Link: rel="next"` from `first` to the end; returns every
+    /// page's users in order and the number of pages.
+    pub async fn walk(&self, first: &str) -> (Vec<Value>, usize) {
+        let mut users = Vec::new();
+        let mut pages = 0;
+        let mut next = Some(first.to_owned());
+        while let Some(path) = next {
+            let response = self.get(&path).await;
+            assert_eq!(response.status(), StatusCode::OK, "page {path}");
+            next = next_link(&response);
+            let page: Vec<Value> = response.json().await.expect("page JSON");
+            users.extend(page);
+            pages += 1;
+            assert!(pages < 10_000, "the walk does not end");
+        }
+        (users, pages)
+    }
+}
+
+/// The target of a `Link: <...>; rel="next"` header, if any.
+pub fn next_link(response: &Response) -> Option<String> {
+    let link = response.headers().get("link")?.to_str().ok()?;
+    let (target, params) = link.split_once(';')?;
+    assert!(params.contains("rel=\"next\""), "link {link}");
+    Some(
+        target
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned(),
+    )
+}
+
+/// Asserts an API error: status, `code`, and (if given) the exact message.
+pub async fn assert_error(
+    response: Response,
+    status: StatusCode,
+    code: &str,
+    message: Option<&str>,
+    case: &str,
+) -> Value {
+    assert_eq!(response.status(), status, "status for {case}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type for {case}: {content_type}"
+    );
+    let body: Value = response.json().await.expect("error JSON");
+    assert_eq!(body["code"], code, "code for {case}: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "message for {case}"
+    );
+    if let Some(message) = message {
+        assert_eq!(body["error"], message, "message for {case}");
+    }
+    body
+}

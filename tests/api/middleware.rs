@@ -1,0 +1,130 @@
+//! Compression and CORS.
+
+use std::io::Read;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn json_responses_are_gzip_compressed_when_accepted() {
+    let app = spawn_app().await;
+    for i in 0..50 {
+        app.create_user(&format!("user{i}@example.com"), "A user with a name")
+            .await;
+    }
+    let response = app
+        .client
+        .get(app.url("/users"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut json)
+        .unwrap();
+    let users: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(users.len(), 50);
+    assert!(compressed.len() < json.len() / 2);
+}
+
+#[tokio::test]
+async fn brotli_is_used_when_preferred() {
+    let app = spawn_app().await;
+    for i in 0..20 {
+        app.create_user(&format!("user{i}@example.com"), "A user")
+            .await;
+    }
+    let response = app
+        .client
+        .get(app.url("/users"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "br");
+}
+
+#[tokio::test]
+async fn responses_are_not_compressed_unless_asked() {
+    let app = spawn_app().await;
+    app.create_user("ada@example.com", "Ada").await;
+    let response = app.get("/users").await;
+    assert!(response.headers().get("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn without_configured_origins_there_is_no_cross_origin_access() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/users"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_configured_origin_gets_cors_headers_and_others_do_not() {
+    let app = spawn_app_with(|s| s.cors_origins = vec!["https://admin.example.com".into()]).await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/users"))
+        .header("origin", "https://admin.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://admin.example.com"
+    );
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        methods.contains("PATCH") && methods.contains("DELETE"),
+        "{methods}"
+    );
+
+    let response = app
+        .client
+        .get(app.url("/users"))
+        .header("origin", "https://admin.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://admin.example.com"
+    );
+
+    let foreign = app
+        .client
+        .get(app.url("/users"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(foreign
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}

@@ -1,0 +1,49 @@
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{assert_error, spawn_app};
+
+#[tokio::test]
+async fn unknown_routes_are_not_found_as_json() {
+    let app = spawn_app().await;
+    for path in [
+        "/nope",
+        "/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10/extra",
+        "/health/x",
+        "/users/",
+    ] {
+        let response = app.get(path).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found", None, path).await;
+    }
+}
+
+#[tokio::test]
+async fn a_known_route_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let id = "/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10";
+    let cases = [
+        (Method::PUT, "/users", "GET, POST"),
+        (Method::DELETE, "/users", "GET, POST"),
+        (Method::POST, id, "GET, PATCH, DELETE"),
+        (Method::PUT, id, "GET, PATCH, DELETE"),
+        (Method::POST, "/health", "GET"),
+        (Method::DELETE, "/ready", "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .send()
+            .await
+            .unwrap();
+        let case = format!("{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{case}");
+        assert_error(
+            response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            None,
+            &case,
+        )
+        .await;
+    }
+}
