@@ -1,0 +1,158 @@
+//! Start-up failures are one clear line and a non-zero exit; flags parse as
+//! documented.
+
+use std::net::TcpListener;
+use std::process::Output;
+
+use crate::server::run;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_clean_failure(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(!output.status.success(), "should fail: {text}");
+    assert!(text.contains(expected), "expected {expected:?} in: {text}");
+    assert!(!text.contains("panicked"), "no panic: {text}");
+    let error_lines = text.lines().filter(|l| l.contains("error")).count();
+    assert_eq!(error_lines, 1, "one error line: {text}");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let output = run(&["--bind", &addr, "--database-url", db.to_str().unwrap()]);
+    assert_clean_failure(&output, &format!("cannot listen on {addr}"));
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("notes.txt");
+    std::fs::write(&db, "these are my notes, not a database\n".repeat(200)).unwrap();
+    let output = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        db.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "is not a SQLite database");
+    assert!(std::fs::read_to_string(&db)
+        .unwrap()
+        .starts_with("these are my notes"));
+}
+
+#[test]
+fn a_missing_or_unwritable_directory_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    // A path below a regular file can never be created, even by root.
+    let db = file.join("users.db");
+    let output = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        db.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "cannot open database");
+}
+
+#[test]
+fn a_database_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    assert!(run(&["migrate", "--database-url", db.to_str().unwrap()])
+        .status
+        .success());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
+         VALUES (999, 'from_the_future', '2030-01-01', '0')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let output = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        db.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "newer than this binary");
+}
+
+#[test]
+fn migrate_applies_the_schema_once_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let url = format!("sqlite://{}", db.display());
+    let first = run(&["migrate", "--database-url", &url]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migrations [1]"));
+    let second = run(&["migrate", "--database-url", &url]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'users'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1);
+}
+
+#[test]
+fn an_invalid_flag_value_is_an_error_naming_it() {
+    let output = run(&["--durability", "sometimes"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("sometimes"));
+    let output = run(&["serve", "--bind", "not-an-address"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["--cors-origin", "example.com"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_every_flag_and_environment_variable() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "--database-url",
+        "DATABASE_URL",
+        "--bind",
+        "BIND",
+        "--workers",
+        "WORKERS",
+        "--api-token",
+        "USER_SERVICE_API_TOKEN",
+        "--cors-origin",
+        "CORS_ORIGINS",
+        "--durability",
+        "DURABILITY",
+        "migrate",
+        "backup",
+        "serve",
+    ] {
+        assert!(
+            help.contains(expected),
+            "--help mentions {expected}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn the_token_from_the_environment_is_not_shown_by_help() {
+    let output = std::process::Command::new(crate::server::BIN)
+        .arg("--help")
+        .env("USER_SERVICE_API_TOKEN", "hunter2-secret")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2-secret"));
+}

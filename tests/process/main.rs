@@ -1,0 +1,8 @@
+//! Process-level tests: the built `user-service` binary, killed, restarted,
+//! backed up and misconfigured for real.
+
+mod backup;
+mod cli;
+mod crash;
+mod server;
+mod shutdown;
