@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::storage::UserStore;
 
 /// Liveness: the process answers. Never touches the database.
@@ -21,9 +21,13 @@ struct ReadyResponse {
 }
 
 /// Readiness: the database answers a read and the writer takes a
-/// transaction.
+/// transaction. Any failure is a 503, so a load balancer takes this instance
+/// out of rotation instead of seeing a 500.
 pub(super) async fn ready<S: UserStore>(store: web::Data<S>) -> ApiResult<HttpResponse> {
-    let readiness = store.ready().await?;
+    let readiness = store
+        .ready()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("readiness check failed: {e}")))?;
     Ok(HttpResponse::Ok().json(ReadyResponse {
         status: "ready",
         database: "ok",
