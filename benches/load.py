@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Load harness: drives release builds of user-service (and the bare actix
+floor, and any URL given) with wrk, one core for the server and one for the
+load generator, and prints a Markdown table.
+
+    python3 benches/load.py                       # 10k users, 10 s phases, 1 run
+    python3 benches/load.py --runs 3 --duration 10 --users 10000
+    python3 benches/load.py --url original=http://127.0.0.1:8080 --targets floor,full
+
+Targets: `full` and `normal` (user-service with that --durability), `floor`
+(examples/floor.rs), and `--url NAME=URL` for a server started elsewhere
+(its data is not reset; it must serve the same API).
+Needs: cargo, wrk, taskset (util-linux). Installs nothing by itself; it says
+what is missing.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WRK_DIR = os.path.join(ROOT, "benches", "wrk")
+SERVER_CPU = "0"
+LOAD_CPU = "1"
+
+PHASES = ["get", "post", "mix", "list", "health"]
+FLOOR_PHASES = {"get", "post", "mix", "health"}
+
+
+def need(tool, hint):
+    if shutil.which(tool) is None:
+        sys.exit(f"missing {tool}: {hint}")
+
+
+def build():
+    subprocess.run(
+        ["cargo", "build", "--release", "--bin", "user-service",
+         "--example", "floor", "--example", "seed"],
+        cwd=ROOT, check=True)
+
+
+def wait_ready(url, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+def start(target, port, tmp):
+    release = os.path.join(ROOT, "target", "release")
+    if target == "floor":
+        cmd = [os.path.join(release, "examples", "floor"), f"127.0.0.1:{port}", "1"]
+    else:
+        db = os.path.join(tmp, f"{target}-{port}.db")
+        cmd = [os.path.join(release, "user-service"), "serve",
+               "--database-url", db, "--bind", f"127.0.0.1:{port}",
+               "--workers", "1", "--durability", target]
+    env = dict(os.environ, RUST_LOG="warn")
+    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + cmd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url)
+    return proc, url
+
+
+def peak_rss_mib(proc):
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def seed(url, users, ids_file):
+    seeder = os.path.join(ROOT, "target", "release", "examples", "seed")
+    started = time.time()
+    subprocess.run(["taskset", "-c", LOAD_CPU, seeder, url, str(users), ids_file],
+                   check=True, stderr=subprocess.DEVNULL)
+    return time.time() - started
+
+
+def floor_ids(ids_file, users):
+    with open(ids_file, "w") as f:
+        for i in range(users):
+            f.write(f"0193a5c4-7d1e-7cc2-9b1e-{i:012x}\n")
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), m.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(url, path, script, args, duration, connections):
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t2", f"-c{connections}",
+           f"-d{duration}s", "--latency"]
+    if script:
+        cmd += ["-s", os.path.join(WRK_DIR, script)]
+    cmd += [url + path]
+    if args:
+        cmd += ["--"] + args
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def run_target(target, url, args, tmp, run_no):
+    ids_file = os.path.join(tmp, f"ids-{target}-{run_no}.txt")
+    results = {}
+    if target == "floor":
+        floor_ids(ids_file, args.users)
+    else:
+        results["seed_s"] = seed(url, args.users, ids_file)
+    tag = f"{run_no}{int(time.time())}"
+    for phase in PHASES:
+        if target == "floor" and phase not in FLOOR_PHASES:
+            continue
+        if phase == "get":
+            r = wrk(url, "/", "get.lua", [ids_file], args.duration, args.connections)
+        elif phase == "post":
+            r = wrk(url, "/", "post.lua", [ids_file, tag], args.duration, args.connections)
+        elif phase == "mix":
+            r = wrk(url, "/", "mix.lua", [ids_file, tag], args.duration, args.connections)
+        elif phase == "list":
+            r = wrk(url, "/users?limit=100", None, None, args.duration, args.connections)
+        else:
+            r = wrk(url, "/health", None, None, args.duration, args.connections)
+        results[phase] = r
+        print(f"  {target:8} {phase:7} {r['rps']:>10.0f} req/s  p50 {r['p50']:.2f} ms"
+              f"  p99 {r['p99']:.2f} ms  errors {r['errors']}", file=sys.stderr)
+    return results
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--targets", default="floor,full,normal")
+    parser.add_argument("--url", action="append", default=[],
+                        help="NAME=URL of an already running server to measure too")
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+
+    need("wrk", "apt-get install wrk")
+    need("taskset", "apt-get install util-linux")
+    if not args.no_build:
+        build()
+    targets = [t for t in args.targets.split(",") if t]
+    externals = dict(u.split("=", 1) for u in args.url)
+    all_results = {t: [] for t in targets + list(externals)}
+    with tempfile.TemporaryDirectory() as tmp:
+        port = 3100
+        for run_no in range(args.runs):
+            # Alternate the order so no target always runs on a warmer machine.
+            order = targets if run_no % 2 == 0 else list(reversed(targets))
+            for target in order + list(externals):
+                port += 1
+                print(f"run {run_no + 1}/{args.runs}: {target}", file=sys.stderr)
+                if target in externals:
+                    proc, url = None, externals[target]
+                else:
+                    proc, url = start(target, port, tmp)
+                try:
+                    results = run_target(target, url, args, tmp, run_no)
+                    if proc:
+                        results["rss"] = peak_rss_mib(proc)
+                finally:
+                    if proc:
+                        proc.send_signal(signal.SIGTERM)
+                        proc.wait(timeout=60)
+                all_results[target].append(results)
+
+    names = list(all_results)
+    print(f"\n{args.users} users seeded, {args.connections} connections, "
+          f"{args.duration} s per phase, medians of {args.runs} run(s); "
+          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}.\n")
+    header = "| phase | " + " | ".join(f"{n} req/s | p50 ms | p99 ms | err" for n in names) + " |"
+    print(header)
+    print("| --- |" + " ---: | ---: | ---: | ---: |" * len(names))
+    for phase in PHASES:
+        cells = []
+        for n in names:
+            runs = [r[phase] for r in all_results[n] if phase in r]
+            if not runs:
+                cells.append("– | – | – | –")
+                continue
+            cells.append(f"{median([r['rps'] for r in runs]):,.0f} | "
+                         f"{median([r['p50'] for r in runs]):.2f} | "
+                         f"{median([r['p99'] for r in runs]):.2f} | "
+                         f"{sum(r['errors'] for r in runs)}")
+        print(f"| {phase} | " + " | ".join(cells) + " |")
+    rss = [f"{n} {median([r.get('rss') for r in all_results[n]]) or 0:.1f} MiB" for n in names]
+    print("\nPeak RSS: " + ", ".join(rss))
+    if "floor" in all_results:
+        floor = {p: median([r[p]["rps"] for r in all_results["floor"] if p in r])
+                 for p in FLOOR_PHASES}
+        print("\nRatios to the floor (median req/s over median floor req/s):\n")
+        print("| phase | " + " | ".join(n for n in names if n != "floor") + " |")
+        print("| --- |" + " ---: |" * (len(names) - 1))
+        for phase in PHASES:
+            if phase not in FLOOR_PHASES:
+                continue
+            cells = []
+            for n in names:
+                if n == "floor":
+                    continue
+                v = median([r[phase]["rps"] for r in all_results[n] if phase in r])
+                cells.append(f"{100 * v / floor[phase]:.0f} %" if v and floor[phase] else "–")
+            print(f"| {phase} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
