@@ -77,10 +77,11 @@ impl SqliteStore {
 }
 
 impl UserStore for SqliteStore {
+    /// One primary-key seek: done inline on the worker (see BENCHMARKS.md:
+    /// about twice the rate of a hop to the blocking pool).
     async fn get(&self, id: UserId) -> Result<User, StoreError> {
         self.readers
-            .run(move |conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
-            .await
+            .run_inline(|conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {

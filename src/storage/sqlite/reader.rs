@@ -1,7 +1,9 @@
-//! The pool of read-only connections and the way reads leave the async
-//! workers.
+//! Read-only connections: a pool for reads that leave the async workers,
+//! and one connection per worker thread for short reads done inline.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +18,11 @@ use crate::storage::StoreError;
 /// itself overloaded.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// An inline read waits at most this long for a lock, so it can never hold
+/// an async worker for long. In WAL mode readers wait only in rare cases
+/// (WAL recovery after a crash); the read then fails with 503, not a stall.
+const INLINE_BUSY_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// Makes every pooled connection read-only: a bug in a read path cannot
 /// write, and every write stays on the writer thread.
 #[derive(Debug)]
@@ -23,15 +30,33 @@ struct ReadOnly;
 
 impl CustomizeConnection<Connection, rusqlite::Error> for ReadOnly {
     fn on_acquire(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.execute_batch("PRAGMA query_only = ON;")?;
-        conn.set_prepared_statement_cache_capacity(32);
-        Ok(())
+        make_read_only(conn, BUSY_TIMEOUT)
     }
+}
+
+fn make_read_only(conn: &Connection, busy_timeout: Duration) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(())
+}
+
+fn read_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// Tells apart the databases one process has open (tests open many), so a
+/// thread's inline connection is never used for the wrong file.
+static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's inline read connections, one per open database.
+    static INLINE: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
 }
 
 #[derive(Clone)]
 pub(super) struct ReaderPool {
+    id: u64,
     pool: Pool<SqliteConnectionManager>,
     path: Arc<PathBuf>,
 }
@@ -51,6 +76,7 @@ impl ReaderPool {
                 reason: format!("read connections: {e}"),
             })?;
         Ok(Self {
+            id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             pool,
             path: Arc::new(path.to_path_buf()),
         })
@@ -76,5 +102,34 @@ impl ReaderPool {
         })
         .await
         .map_err(|e| StoreError::internal(format!("read task failed: {e}")))?
+    }
+
+    /// Runs a short `read` right here, on this thread's own read-only
+    /// connection (opened on first use), without a thread hop. Only for reads
+    /// bounded to a few index seeks: the caller's async worker waits for it.
+    pub(super) fn run_inline<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        INLINE.with(|cell| {
+            let mut connections = cell.borrow_mut();
+            let index = match connections.iter().position(|(id, _)| *id == self.id) {
+                Some(index) => index,
+                None => {
+                    connections.push((self.id, self.open_inline()?));
+                    connections.len() - 1
+                }
+            };
+            read(&connections[index].1)
+        })
+    }
+
+    fn open_inline(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(self.path.as_path(), read_flags())
+            .map_err(|e| StoreError::Unavailable(format!("cannot open a read connection: {e}")))?;
+        make_read_only(&conn, INLINE_BUSY_TIMEOUT).map_err(|e| {
+            StoreError::Unavailable(format!("cannot set up a read connection: {e}"))
+        })?;
+        Ok(conn)
     }
 }
