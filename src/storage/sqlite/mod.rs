@@ -48,8 +48,8 @@ impl SqliteStore {
         let mut conn = connection::open_writer(&options.path, options.durability)?;
         migrate::apply(&mut conn)?;
         let readers = ReaderPool::open(&options.path, options.readers)?;
-        let checkpointer = Checkpointer::start(&options.path)?;
         let writer = Writer::start(conn)?;
+        let checkpointer = Checkpointer::start(&options.path, writer.activity())?;
         Ok(Self {
             readers,
             writer,

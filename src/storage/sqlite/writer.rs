@@ -7,13 +7,15 @@
 //! whole batch, a failing op (a duplicate email) undoes only itself, and a
 //! reply always means the change is committed with the configured durability.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::WalActivity;
 use super::connection::store_error;
 use super::queries;
 use super::OpenError;
@@ -68,14 +70,17 @@ enum Message {
 pub(super) struct Writer {
     queue: mpsc::Sender<Message>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    activity: Arc<WalActivity>,
 }
 
 impl Writer {
     pub(super) fn start(conn: Connection) -> Result<Self, OpenError> {
         let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        let activity = Arc::new(WalActivity::default());
+        let shared = Arc::clone(&activity);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, inbox))
+            .spawn(move || run(conn, inbox, &shared))
             .map_err(|e| OpenError::CannotOpen {
                 path: Default::default(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -83,7 +88,13 @@ impl Writer {
         Ok(Self {
             queue,
             thread: Arc::new(Mutex::new(Some(thread))),
+            activity,
         })
+    }
+
+    /// The writer's activity, for the checkpointer to watch.
+    pub(super) fn activity(&self) -> Arc<WalActivity> {
+        Arc::clone(&self.activity)
     }
 
     /// Queues `op` and waits until it is committed (or failed).
@@ -118,7 +129,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>) {
+fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActivity) {
     let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
@@ -139,6 +150,8 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>) {
         }
         if !batch.is_empty() {
             commit_batch(&mut conn, &mut batch);
+            activity.commits.fetch_add(1, Ordering::Relaxed);
+            activity.catch_up(&conn);
         }
     }
     // Leave a compact file behind: fold the WAL into the database.
@@ -153,6 +166,7 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>) {
 /// Applies every op of `batch` in one transaction and replies to each.
 fn commit_batch(conn: &mut Connection, batch: &mut Vec<(WriteOp, Reply)>) {
     let size = batch.len();
+    let started = Instant::now();
     let results = match apply_all(conn, batch) {
         Ok(results) => results,
         Err(e) => {
@@ -164,7 +178,10 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<(WriteOp, Reply)>) {
                 .collect()
         }
     };
-    log::debug!("committed a batch of {size} writes");
+    log::debug!(
+        "committed a batch of {size} writes in {} us",
+        started.elapsed().as_micros()
+    );
     for ((_, reply), result) in batch.drain(..).zip(results) {
         // The requester may have gone away; its write is committed anyway.
         let _ = reply.send(result);
