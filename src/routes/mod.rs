@@ -24,12 +24,14 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
     cfg.service(
         web::resource("/health")
             .route(web::get().to(health::health))
-            .default_service(web::to(rejection::allow_get)),
+            .route(web::head().to(health::health))
+            .default_service(web::to(rejection::allow_get_head)),
     )
     .service(
         web::resource("/ready")
             .route(web::get().to(health::ready::<S>))
-            .default_service(web::to(rejection::allow_get)),
+            .route(web::head().to(health::ready::<S>))
+            .default_service(web::to(rejection::allow_get_head)),
     )
     .service(
         web::scope("/users")

@@ -43,8 +43,8 @@ pub async fn route_not_found() -> ApiResult<HttpResponse> {
     Err(ApiError::RouteNotFound)
 }
 
-pub(super) async fn allow_get() -> ApiResult<HttpResponse> {
-    Err(ApiError::MethodNotAllowed { allow: "GET" })
+pub(super) async fn allow_get_head() -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
 }
 
 pub(super) async fn allow_get_post() -> ApiResult<HttpResponse> {

@@ -21,3 +21,12 @@ async fn ready_reports_the_database_check_as_json() {
     assert_eq!(body["database"], "ok");
     assert!(body["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
 }
+
+#[tokio::test]
+async fn health_and_ready_answer_head_for_monitors() {
+    let app = spawn_app().await;
+    for path in ["/health", "/ready"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

@@ -25,8 +25,8 @@ async fn a_known_route_with_another_method_is_405_with_allow() {
         (Method::DELETE, "/users", "GET, POST"),
         (Method::POST, id, "GET, PATCH, DELETE"),
         (Method::PUT, id, "GET, PATCH, DELETE"),
-        (Method::POST, "/health", "GET"),
-        (Method::DELETE, "/ready", "GET"),
+        (Method::POST, "/health", "GET, HEAD"),
+        (Method::DELETE, "/ready", "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
         let response = app
