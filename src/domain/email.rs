@@ -21,6 +21,19 @@ impl Email {
         }
     }
 
+    /// An email read back from storage: checked against the same rules, but
+    /// not normalised again (no allocation). Fails if the stored text is not
+    /// a normalised valid email, i.e. the data was changed behind our back.
+    pub fn from_stored(stored: String) -> Result<Self, ValidationError> {
+        let normalised =
+            stored.trim().len() == stored.len() && !stored.chars().any(char::is_uppercase);
+        if normalised && is_valid(&stored) {
+            Ok(Self(stored))
+        } else {
+            Err(ValidationError::InvalidEmail)
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -70,6 +83,14 @@ mod tests {
             Err(ValidationError::InvalidEmail),
             "{raw:?} should be rejected"
         );
+    }
+
+    #[test]
+    fn a_stored_email_must_already_be_normalised() {
+        assert!(Email::from_stored("ada@example.com".into()).is_ok());
+        assert!(Email::from_stored("Ada@example.com".into()).is_err());
+        assert!(Email::from_stored(" ada@example.com".into()).is_err());
+        assert!(Email::from_stored("ada".into()).is_err());
     }
 
     #[test]

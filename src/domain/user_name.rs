@@ -12,16 +12,18 @@ impl UserName {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let trimmed = raw.trim();
-        if trimmed.is_empty() {
+        check(trimmed)?;
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// A name read back from storage: checked, not copied. Fails if the
+    /// stored text breaks the rules (the data was changed behind our back).
+    pub fn from_stored(stored: String) -> Result<Self, ValidationError> {
+        if stored.trim().len() != stored.len() {
             return Err(ValidationError::EmptyName);
         }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::NameTooLong);
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(ValidationError::NameHasControlCharacters);
-        }
-        Ok(Self(trimmed.to_owned()))
+        check(&stored)?;
+        Ok(Self(stored))
     }
 
     pub fn as_str(&self) -> &str {
@@ -33,9 +35,29 @@ impl UserName {
     }
 }
 
+fn check(trimmed: &str) -> Result<(), ValidationError> {
+    if trimmed.is_empty() {
+        return Err(ValidationError::EmptyName);
+    }
+    if trimmed.chars().count() > UserName::MAX_CHARS {
+        return Err(ValidationError::NameTooLong);
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ValidationError::NameHasControlCharacters);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_name_must_already_be_trimmed_and_valid() {
+        assert!(UserName::from_stored("Ada".into()).is_ok());
+        assert!(UserName::from_stored(" Ada".into()).is_err());
+        assert!(UserName::from_stored("A\nda".into()).is_err());
+    }
 
     #[test]
     fn a_name_is_trimmed() {

@@ -151,21 +151,21 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
     let name: String = row.get(2)?;
     let created_at: i64 = row.get(3)?;
     let updated_at: i64 = row.get(4)?;
-    Ok(build_user(id, &email, &name, created_at, updated_at))
+    Ok(build_user(id, email, name, created_at, updated_at))
 }
 
 fn build_user(
     id: [u8; 16],
-    email: &str,
-    name: &str,
+    email: String,
+    name: String,
     created_at: i64,
     updated_at: i64,
 ) -> Result<User, StoreError> {
     let corrupt = |e| StoreError::internal(format!("stored user is invalid: {e}"));
     Ok(User {
         id: UserId::from_bytes(id),
-        email: Email::parse(email).map_err(corrupt)?,
-        name: UserName::parse(name).map_err(corrupt)?,
+        email: Email::from_stored(email).map_err(corrupt)?,
+        name: UserName::from_stored(name).map_err(corrupt)?,
         created_at: Timestamp::from_unix_micros(created_at),
         updated_at: Timestamp::from_unix_micros(updated_at),
     })
