@@ -173,7 +173,6 @@ pub fn app<S: UserStore>(
     App::new()
         .app_data(web::Data::new(store))
         .app_data(routes::json_config())
-        .app_data(routes::path_config())
         .app_data(routes::query_config())
         .configure(|cfg| routes::configure::<S>(cfg, tokens))
         .default_service(web::to(routes::route_not_found))

@@ -12,7 +12,7 @@ mod users;
 use actix_web::web;
 
 pub use auth::ApiTokens;
-pub use rejection::{json_config, path_config, query_config, route_not_found};
+pub use rejection::{json_config, query_config, route_not_found};
 
 use crate::storage::UserStore;
 
@@ -42,13 +42,7 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
                     .route(web::post().to(users::create_user::<S>))
                     .default_service(web::to(rejection::allow_get_post)),
             )
-            .service(
-                web::resource("/{id}")
-                    .route(web::get().to(users::get_user::<S>))
-                    .route(web::patch().to(users::update_user::<S>))
-                    .route(web::delete().to(users::delete_user::<S>))
-                    .default_service(web::to(rejection::allow_get_patch_delete)),
-            )
-            .default_service(web::to(rejection::route_not_found)),
+            // `/users/{id}` for every method, and 404 for deeper paths.
+            .default_service(web::to(users::user_by_id::<S>)),
     );
 }

@@ -1,7 +1,7 @@
 //! actix's own rejections (bad JSON, bad path or query, unknown route or
 //! method) rewritten into API errors, so every error has one shape.
 
-use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::{web, HttpResponse};
 
 use super::DEFAULT_BODY_LIMIT;
@@ -11,11 +11,6 @@ pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(DEFAULT_BODY_LIMIT)
         .error_handler(|error, _req| json_rejection(error).into())
-}
-
-pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|error: PathError, _req| ApiError::bad_request(error.to_string()).into())
 }
 
 pub fn query_config() -> web::QueryConfig {
@@ -49,10 +44,4 @@ pub(super) async fn allow_get_head() -> ApiResult<HttpResponse> {
 
 pub(super) async fn allow_get_post() -> ApiResult<HttpResponse> {
     Err(ApiError::MethodNotAllowed { allow: "GET, POST" })
-}
-
-pub(super) async fn allow_get_patch_delete() -> ApiResult<HttpResponse> {
-    Err(ApiError::MethodNotAllowed {
-        allow: "GET, PATCH, DELETE",
-    })
 }
