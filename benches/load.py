@@ -139,7 +139,7 @@ def run_target(target, url, args, tmp, run_no):
     else:
         results["seed_s"] = seed(url, args.users, ids_file)
     tag = f"{run_no}{int(time.time())}"
-    for phase in PHASES:
+    for phase in args.phase_list:
         if target == "floor" and phase not in FLOOR_PHASES:
             continue
         if phase == "get":
@@ -171,6 +171,8 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--targets", default="floor,full,normal")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help="comma-separated subset of " + ",".join(PHASES))
     parser.add_argument("--url", action="append", default=[],
                         help="NAME=URL of an already running server to measure too")
     parser.add_argument("--no-build", action="store_true")
@@ -181,6 +183,10 @@ def main():
     if not args.no_build:
         build()
     targets = [t for t in args.targets.split(",") if t]
+    unknown = set(args.phases.split(",")) - set(PHASES)
+    if unknown:
+        sys.exit(f"unknown phases: {sorted(unknown)}")
+    args.phase_list = [p for p in PHASES if p in args.phases.split(",")]
     externals = dict(u.split("=", 1) for u in args.url)
     all_results = {t: [] for t in targets + list(externals)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,13 +212,16 @@ def main():
                 all_results[target].append(results)
 
     names = list(all_results)
+    seeds = [r["seed_s"] for n in names for r in all_results[n] if "seed_s" in r]
+    if seeds:
+        print(f"\nSeeding {args.users} users over HTTP took {median(seeds):.1f} s (median).")
     print(f"\n{args.users} users seeded, {args.connections} connections, "
           f"{args.duration} s per phase, medians of {args.runs} run(s); "
           f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}.\n")
     header = "| phase | " + " | ".join(f"{n} req/s | p50 ms | p99 ms | err" for n in names) + " |"
     print(header)
     print("| --- |" + " ---: | ---: | ---: | ---: |" * len(names))
-    for phase in PHASES:
+    for phase in args.phase_list:
         cells = []
         for n in names:
             runs = [r[phase] for r in all_results[n] if phase in r]
@@ -232,7 +241,7 @@ def main():
         print("\nRatios to the floor (median req/s over median floor req/s):\n")
         print("| phase | " + " | ".join(n for n in names if n != "floor") + " |")
         print("| --- |" + " ---: |" * (len(names) - 1))
-        for phase in PHASES:
+        for phase in args.phase_list:
             if phase not in FLOOR_PHASES:
                 continue
             cells = []

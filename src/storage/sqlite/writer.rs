@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::WalActivity;
@@ -196,26 +196,49 @@ fn commit_failure(error: &StoreError, message: &str) -> StoreError {
     }
 }
 
+/// Runs the batch in one transaction, each op inside its own savepoint.
+/// Transaction control goes through cached prepared statements: parsing
+/// `SAVEPOINT`/`RELEASE` anew for every op cost more than the insert itself.
 fn apply_all(
     conn: &mut Connection,
     batch: &[(WriteOp, Reply)],
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
-    let mut tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(store_error)?;
+    exec(conn, "BEGIN IMMEDIATE")?;
+    let applied = apply_each(conn, batch).and_then(|results| {
+        exec(conn, "COMMIT")?;
+        Ok(results)
+    });
+    if applied.is_err() && !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            log::error!("rolling back a failed batch failed: {e}");
+        }
+    }
+    applied
+}
+
+fn apply_each(
+    conn: &Connection,
+    batch: &[(WriteOp, Reply)],
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
     let mut results = Vec::with_capacity(batch.len());
     for (op, _) in batch {
-        let mut savepoint = tx.savepoint().map_err(store_error)?;
-        let result = apply(&savepoint, op);
-        if result.is_ok() {
-            savepoint.commit().map_err(store_error)?;
-        } else {
-            savepoint.rollback().map_err(store_error)?;
+        exec(conn, "SAVEPOINT op")?;
+        let result = apply(conn, op);
+        if result.is_err() {
+            exec(conn, "ROLLBACK TO op")?;
         }
+        exec(conn, "RELEASE op")?;
         results.push(result);
     }
-    tx.commit().map_err(store_error)?;
     Ok(results)
+}
+
+/// Executes one cached statement that takes no parameters.
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+        .map_err(store_error)
 }
 
 fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
