@@ -7,6 +7,7 @@
 //! whole batch, a failing op (a duplicate email) undoes only itself, and a
 //! reply always means the change is committed with the configured durability.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -129,7 +130,7 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActivity) {
+fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActivity) {
     let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
@@ -149,7 +150,7 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalA
             }
         }
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch);
+            commit_batch_or_recover(&conn, &mut batch);
             activity.commits.fetch_add(1, Ordering::Relaxed);
             activity.catch_up(&conn);
         }
@@ -163,8 +164,27 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalA
     }
 }
 
+/// Like [`commit_batch`], but a panic (a bug) fails only this batch's
+/// requests (their replies are dropped: 500) instead of stopping every
+/// future write.
+fn commit_batch_or_recover(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit_batch(conn, batch)));
+    if outcome.is_err() {
+        log::error!(
+            "the writer panicked applying a batch of {}; it was rolled back",
+            batch.len()
+        );
+        if !conn.is_autocommit() {
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                log::error!("rolling back after a panic failed: {e}");
+            }
+        }
+        batch.clear();
+    }
+}
+
 /// Applies every op of `batch` in one transaction and replies to each.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<(WriteOp, Reply)>) {
+fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
     let size = batch.len();
     let started = Instant::now();
     let results = match apply_all(conn, batch) {
@@ -200,7 +220,7 @@ fn commit_failure(error: &StoreError, message: &str) -> StoreError {
 /// Transaction control goes through cached prepared statements: parsing
 /// `SAVEPOINT`/`RELEASE` anew for every op cost more than the insert itself.
 fn apply_all(
-    conn: &mut Connection,
+    conn: &Connection,
     batch: &[(WriteOp, Reply)],
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
     exec(conn, "BEGIN IMMEDIATE")?;
