@@ -21,12 +21,15 @@ use crate::error::ApiError;
 pub struct ApiTokens(Arc<Vec<Vec<u8>>>);
 
 impl ApiTokens {
+    /// Surrounding whitespace is dropped (a token read from a file or an
+    /// environment variable often ends in a newline); empty tokens are
+    /// ignored.
     pub fn new(tokens: impl IntoIterator<Item = String>) -> Self {
         Self(Arc::new(
             tokens
                 .into_iter()
+                .map(|t| t.trim().as_bytes().to_vec())
                 .filter(|t| !t.is_empty())
-                .map(String::into_bytes)
                 .collect(),
         ))
     }
@@ -137,6 +140,12 @@ mod tests {
         assert_eq!(bearer_token(b"Basic abc"), None);
         assert_eq!(bearer_token(b"Bearer "), None);
         assert_eq!(bearer_token(b"Bearer"), None);
+    }
+
+    #[test]
+    fn a_configured_token_is_trimmed_and_a_blank_one_leaves_the_api_open() {
+        assert!(ApiTokens::new(["tok\n".to_string()]).accepts(b"tok"));
+        assert!(ApiTokens::new(["  ".to_string()]).is_open());
     }
 
     #[test]
