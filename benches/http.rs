@@ -16,6 +16,7 @@ fn http(c: &mut Criterion) {
     let store = SqliteStore::open(&SqliteOptions {
         path: dir.path().join("bench.db"),
         durability: Durability::Full,
+        max_size: None,
         readers: 4,
     })
     .unwrap();

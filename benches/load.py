@@ -110,7 +110,7 @@ def to_ms(text):
 
 
 def wrk(url, path, script, args, duration, connections):
-    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t2", f"-c{connections}",
+    cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}",
            f"-d{duration}s", "--latency"]
     if script:
         cmd += ["-s", os.path.join(WRK_DIR, script)]

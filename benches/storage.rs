@@ -24,6 +24,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
     SqliteStore::open(&SqliteOptions {
         path: dir.path().join("bench.db"),
         durability,
+        max_size: None,
         readers: 4,
     })
     .unwrap()

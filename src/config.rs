@@ -80,6 +80,12 @@ pub struct ServeArgs {
     /// `normal`: survives a process crash; a power cut may lose the last moments.
     #[arg(long, env = "DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
     pub durability: DurabilityArg,
+
+    /// Cap the database file at this size, e.g. `512MiB`, `2GB` or bytes.
+    /// Writes beyond it get 507 `insufficient_storage`; reads keep working.
+    /// [default: no cap]
+    #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
+    pub max_db_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -149,6 +155,38 @@ pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
 }
 
+/// A size in bytes: a whole number with an optional unit, `KB`/`MB`/`GB`
+/// (powers of 1000) or `KiB`/`MiB`/`GiB` (powers of 1024).
+pub fn parse_size(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a size; expected e.g. 512MiB, 2GB or 1048576"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use KB, MB, GB, KiB, MiB or GiB"
+            ))
+        }
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{raw:?} is too large"))?;
+    if bytes < 64 * 1024 {
+        return Err("the database size cap must be at least 64KiB".into());
+    }
+    Ok(bytes)
+}
+
 /// An origin is `scheme://host[:port]` with no path, or `*`.
 fn parse_origin(raw: &str) -> Result<String, String> {
     let origin = raw.trim().trim_end_matches('/');
@@ -206,6 +244,18 @@ mod tests {
         assert!(parse_origin("*").is_ok());
         assert!(parse_origin("a.example.com").is_err());
         assert!(parse_origin("https://a.example.com/path").is_err());
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_size("64KiB"), Ok(65_536));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert!(parse_size("1KB").is_err(), "below the minimum");
+        assert!(parse_size("ten MB").is_err());
+        assert!(parse_size("10 parsecs").is_err());
+        assert!(parse_size("99999999999999999999GB").is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@ use crate::storage::UserStore;
 pub struct Settings {
     pub database: PathBuf,
     pub durability: Durability,
+    /// The most bytes the database file may take; `None` for no cap.
+    pub max_db_size: Option<u64>,
     pub bind: SocketAddr,
     pub workers: NonZeroUsize,
     pub api_tokens: Vec<String>,
@@ -34,6 +36,7 @@ impl From<ServeArgs> for Settings {
         Self {
             database,
             durability: args.durability.into(),
+            max_db_size: args.max_db_size,
             bind: args.bind,
             workers: args.workers.unwrap_or_else(default_workers),
             api_tokens: args.api_token.into_iter().collect(),
@@ -79,6 +82,7 @@ impl Application {
         let store = SqliteStore::open(&SqliteOptions {
             path: settings.database.clone(),
             durability: settings.durability,
+            max_size: settings.max_db_size,
             readers: reader_pool_size(settings.workers),
         })?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {

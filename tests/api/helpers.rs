@@ -28,6 +28,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         database: db_path.clone(),
         durability: Durability::Full,
+        max_db_size: None,
         bind: "127.0.0.1:0".parse().expect("loopback address"),
         workers: NonZeroUsize::new(2).expect("2 > 0"),
         api_tokens: Vec::new(),

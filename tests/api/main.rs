@@ -11,4 +11,5 @@ mod helpers;
 mod list;
 mod middleware;
 mod routing;
+mod storage_cap;
 mod update;

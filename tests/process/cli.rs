@@ -136,6 +136,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "CORS_ORIGINS",
         "--durability",
         "DURABILITY",
+        "--max-db-size",
+        "MAX_DB_SIZE",
         "migrate",
         "backup",
         "serve",

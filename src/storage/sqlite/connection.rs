@@ -108,6 +108,42 @@ pub(super) fn open_writer(path: &Path, durability: Durability) -> Result<Connect
     Ok(conn)
 }
 
+/// Caps the database at `bytes` (rounded down to whole pages). A database
+/// already larger keeps its size: SQLite never lowers the cap below the
+/// pages in use, so every new page is refused and the log says why.
+pub(super) fn cap_size(conn: &Connection, path: &Path, bytes: u64) -> Result<(), OpenError> {
+    let error = |e| OpenError::from_sqlite(path, e);
+    let page_size = pragma_u64(conn, "page_size").map_err(error)?;
+    let pages = (bytes / page_size.max(1)).max(1);
+    let cap = pragma_u64(conn, &format!("max_page_count = {pages}")).map_err(error)?;
+    if cap > pages {
+        log::warn!(
+            "{} already takes {} bytes, more than the --max-db-size of {bytes}; \
+             writes that need more room will be refused",
+            path.display(),
+            cap * page_size
+        );
+    }
+    Ok(())
+}
+
+/// Whether the database has no room for another page under its cap.
+pub(super) fn is_full(conn: &Connection) -> Result<bool, StoreError> {
+    let pragma = |name: &str| pragma_u64(conn, name).map_err(store_error);
+    // A new user touches a few pages (table and two index leaves, maybe a
+    // split); with fewer free than that, the next write is likely refused.
+    const PAGES_PER_WRITE: u64 = 8;
+    let free =
+        pragma("max_page_count")?.saturating_sub(pragma("page_count")?) + pragma("freelist_count")?;
+    Ok(free < PAGES_PER_WRITE)
+}
+
+/// The number a `PRAGMA` answers (negative would be a SQLite bug: read as 0).
+fn pragma_u64(conn: &Connection, pragma: &str) -> Result<u64, rusqlite::Error> {
+    let value: i64 = conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))?;
+    Ok(u64::try_from(value).unwrap_or(0))
+}
+
 /// A plain read-write connection for maintenance (checkpoints, backup).
 pub(super) fn open_maintenance(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(path, open_flags() - OpenFlags::SQLITE_OPEN_CREATE)?;

@@ -28,6 +28,8 @@ use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
 pub struct SqliteOptions {
     pub path: PathBuf,
     pub durability: Durability,
+    /// Cap on the database file's size in bytes (SQLite's `max_page_count`).
+    pub max_size: Option<u64>,
     /// Read connections kept open for concurrent readers.
     pub readers: u32,
 }
@@ -47,6 +49,9 @@ impl SqliteStore {
     pub fn open(options: &SqliteOptions) -> Result<Self, OpenError> {
         let mut conn = connection::open_writer(&options.path, options.durability)?;
         migrate::apply(&mut conn)?;
+        if let Some(bytes) = options.max_size {
+            connection::cap_size(&conn, &options.path, bytes)?;
+        }
         let readers = ReaderPool::open(&options.path, options.readers)?;
         let writer = Writer::start(conn)?;
         let checkpointer = Checkpointer::start(&options.path, writer.activity())?;

@@ -219,38 +219,89 @@ fn commit_failure(error: &StoreError, message: &str) -> StoreError {
 /// Runs the batch in one transaction, each op inside its own savepoint.
 /// Transaction control goes through cached prepared statements: parsing
 /// `SAVEPOINT`/`RELEASE` anew for every op cost more than the insert itself.
+///
+/// Some failures (a full database, an I/O error) make SQLite roll back the
+/// whole transaction, not just the statement. The op that caused it then
+/// fails for good, and the batch is run again without it, so its neighbours
+/// are neither lost nor judged against writes that were undone.
 fn apply_all(
     conn: &Connection,
     batch: &[(WriteOp, Reply)],
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
-    exec(conn, "BEGIN IMMEDIATE")?;
-    let applied = apply_each(conn, batch).and_then(|results| {
-        exec(conn, "COMMIT")?;
-        Ok(results)
-    });
-    if applied.is_err() && !conn.is_autocommit() {
-        if let Err(e) = conn.execute_batch("ROLLBACK") {
-            log::error!("rolling back a failed batch failed: {e}");
+    let mut fatal: Vec<Option<StoreError>> = batch.iter().map(|_| None).collect();
+    loop {
+        exec(conn, "BEGIN IMMEDIATE")?;
+        match apply_each(conn, batch, &mut fatal) {
+            Pass::Applied(results) => {
+                if let Err(e) = exec(conn, "COMMIT") {
+                    rollback_if_open(conn);
+                    return Err(e);
+                }
+                return Ok(results
+                    .into_iter()
+                    .zip(fatal)
+                    .map(|(result, fatal)| fatal.map_or(result, Err))
+                    .collect());
+            }
+            Pass::RolledBack => continue,
+            Pass::Failed(e) => {
+                rollback_if_open(conn);
+                return Err(e);
+            }
         }
     }
-    applied
+}
+
+/// How one pass over a batch ended.
+enum Pass {
+    /// Every op ran (some may have failed inside their savepoint).
+    Applied(Vec<Result<WriteOutcome, StoreError>>),
+    /// SQLite rolled the transaction back; the culprit is now in `fatal`.
+    RolledBack,
+    /// Transaction control itself failed.
+    Failed(StoreError),
 }
 
 fn apply_each(
     conn: &Connection,
     batch: &[(WriteOp, Reply)],
-) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    fatal: &mut [Option<StoreError>],
+) -> Pass {
     let mut results = Vec::with_capacity(batch.len());
-    for (op, _) in batch {
-        exec(conn, "SAVEPOINT op")?;
-        let result = apply(conn, op);
-        if result.is_err() {
-            exec(conn, "ROLLBACK TO op")?;
+    for ((op, _), fatal) in batch.iter().zip(fatal.iter_mut()) {
+        if fatal.is_some() {
+            results.push(Ok(WriteOutcome::Done));
+            continue;
         }
-        exec(conn, "RELEASE op")?;
-        results.push(result);
+        if let Err(e) = exec(conn, "SAVEPOINT op") {
+            return Pass::Failed(e);
+        }
+        let result = apply(conn, op);
+        if let Err(e) = result {
+            if conn.is_autocommit() {
+                *fatal = Some(e);
+                return Pass::RolledBack;
+            }
+            if let Err(e) = exec(conn, "ROLLBACK TO op") {
+                return Pass::Failed(e);
+            }
+            results.push(Err(e));
+        } else {
+            results.push(result);
+        }
+        if let Err(e) = exec(conn, "RELEASE op") {
+            return Pass::Failed(e);
+        }
     }
-    Ok(results)
+    Pass::Applied(results)
+}
+
+fn rollback_if_open(conn: &Connection) {
+    if !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            log::error!("rolling back a failed batch failed: {e}");
+        }
+    }
 }
 
 /// Executes one cached statement that takes no parameters.
@@ -278,6 +329,9 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
             true => Ok(WriteOutcome::Done),
             false => Err(StoreError::NotFound),
         },
-        WriteOp::Probe => Ok(WriteOutcome::Done),
+        WriteOp::Probe => match super::connection::is_full(conn)? {
+            true => Err(StoreError::Unavailable("the database is full".into())),
+            false => Ok(WriteOutcome::Done),
+        },
     }
 }
