@@ -280,3 +280,14 @@ async fn a_created_user_is_in_the_sqlite_file_on_disk() {
         .unwrap();
     assert_eq!(email, "ada@example.com");
 }
+
+#[tokio::test]
+async fn an_email_with_a_capital_that_has_no_lower_case_form_reads_back() {
+    // U+1D49E is upper case but has no lower-case mapping; it is stored as is.
+    let app = spawn_app().await;
+    let user = app.create_user("\u{1d49e}da@example.com", "Ada").await;
+    let response = app.get_user(user["id"].as_str().unwrap()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (listed, _) = app.walk("/users").await;
+    assert_eq!(listed, vec![user]);
+}
