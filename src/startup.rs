@@ -9,7 +9,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::{Compress, Condition, Logger};
+use actix_web::middleware::{from_fn, Compress, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
@@ -185,13 +185,14 @@ pub fn app<S: UserStore>(
             cors(&http.cors_origins),
         ))
         .wrap(Compress::default())
+        .wrap(from_fn(routes::request_id))
         .wrap(request_log())
 }
 
-/// One line per request at `info`: method, path, status, time. The query
-/// string is left out: it can hold an email address or a cursor.
+/// One line per request at `info`: method, path, status, time, request id.
+/// The query string is left out: it can hold an email address or a cursor.
 fn request_log() -> Logger {
-    Logger::new("%{method}xi %U %s %Dms")
+    Logger::new("%{method}xi %U %s %Dms request_id=%{x-request-id}o")
         .custom_request_replace("method", |req| req.method().to_string())
 }
 

@@ -7,12 +7,14 @@ mod dto;
 mod health;
 mod json_object;
 mod rejection;
+mod request_id;
 mod users;
 
 use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use rejection::{json_config, query_config, route_not_found};
+pub use request_id::request_id;
 
 use crate::storage::UserStore;
 

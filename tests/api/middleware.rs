@@ -128,3 +128,33 @@ async fn a_configured_origin_gets_cors_headers_and_others_do_not() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
+    let app = spawn_app().await;
+    for path in ["/health", "/users", "/nope", "/users/not-a-uuid"] {
+        let response = app.get(path).await;
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
+    }
+    let echoed = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-42.a_b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-42.a_b");
+    let replaced = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "x".repeat(65))
+        .send()
+        .await
+        .unwrap();
+    let id = replaced.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
