@@ -9,18 +9,30 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::storage::sqlite::Durability;
 
+/// `--version`: the crate version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("USER_SERVICE_COMMIT"),
+    ")"
+);
+
 /// A user-management REST service in one self-contained binary, storing
 /// users in an embedded SQLite file.
 #[derive(Debug, Parser)]
 #[command(
     name = "user-service",
-    version,
+    version = VERSION,
     about,
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Log lines as plain text, or as one JSON object per line for log shippers.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     /// With no sub-command, the flags are those of `serve`.
     #[command(flatten)]
     pub serve: ServeArgs,
@@ -96,6 +108,12 @@ pub struct BackupArgs {
     /// File to write the copy to; must not exist yet.
     #[arg(long)]
     pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -263,6 +281,14 @@ mod tests {
         let cli = Cli::try_parse_from(["user-service", "--durability", "normal"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.durability, DurabilityArg::Normal);
+    }
+
+    #[test]
+    fn the_log_format_is_accepted_before_or_after_the_sub_command() {
+        let cli = Cli::try_parse_from(["user-service", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let cli = Cli::try_parse_from(["user-service", "migrate", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
     }
 
     #[test]

@@ -5,13 +5,15 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use user_service::config::{Cli, Command, DatabaseUrl};
+use std::io::Write;
+
+use user_service::config::{Cli, Command, DatabaseUrl, LogFormat};
 use user_service::startup::{Application, Settings};
 use user_service::storage::sqlite;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    init_logging(cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(Settings::from(args)),
         Command::Migrate(args) => migrate(args.database_url),
@@ -24,6 +26,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `RUST_LOG` filters (default `info`); `--log-format json` writes one JSON
+/// object per line: `ts`, `level`, `target`, `msg`.
+fn init_logging(format: LogFormat) {
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if format == LogFormat::Json {
+        builder.format(|buf, record| {
+            let line = serde_json::json!({
+                "ts": buf.timestamp_micros().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "msg": record.args().to_string(),
+            });
+            writeln!(buf, "{line}")
+        });
+    }
+    builder.init();
 }
 
 fn serve(settings: Settings) -> Result<(), String> {

@@ -138,6 +138,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "DURABILITY",
         "--max-db-size",
         "MAX_DB_SIZE",
+        "--log-format",
+        "LOG_FORMAT",
         "migrate",
         "backup",
         "serve",
@@ -157,4 +159,42 @@ fn the_token_from_the_environment_is_not_shown_by_help() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2-secret"));
+}
+
+#[test]
+fn version_names_the_commit() {
+    let output = run(&["--version"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("user-service 0."), "{text}");
+    assert!(text.contains("(commit "), "{text}");
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let output = std::process::Command::new(crate::server::BIN)
+        .args([
+            "migrate",
+            "--log-format",
+            "json",
+            "--database-url",
+            db.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "migrate logs at info");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            value["level"].is_string() && value["msg"].is_string() && value["ts"].is_string(),
+            "{line}"
+        );
+    }
 }
