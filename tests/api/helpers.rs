@@ -104,6 +104,24 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// `GET` with one extra request header.
+    pub async fn get_with(&self, path_and_query: &str, header: (&str, &str)) -> Response {
+        self.client
+            .get(self.url(path_and_query))
+            .header(header.0, header.1)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Creates `count` users with distinct emails.
+    pub async fn seed(&self, count: usize) {
+        for i in 0..count {
+            self.create_user(&format!("user{i}@example.com"), "A user with a name")
+                .await;
+        }
+    }
+
     /// Follows `Link: rel="next"` from `first` to the end; returns every
     /// page's users in order and the number of pages.
     pub async fn walk(&self, first: &str) -> (Vec<Value>, usize) {

@@ -10,17 +10,8 @@ use crate::helpers::{spawn_app, spawn_app_with};
 #[tokio::test]
 async fn json_responses_are_gzip_compressed_when_accepted() {
     let app = spawn_app().await;
-    for i in 0..50 {
-        app.create_user(&format!("user{i}@example.com"), "A user with a name")
-            .await;
-    }
-    let response = app
-        .client
-        .get(app.url("/users"))
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    app.seed(50).await;
+    let response = app.get_with("/users", ("accept-encoding", "gzip")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-encoding"], "gzip");
     let compressed = response.bytes().await.unwrap();
@@ -36,17 +27,8 @@ async fn json_responses_are_gzip_compressed_when_accepted() {
 #[tokio::test]
 async fn brotli_is_used_when_preferred() {
     let app = spawn_app().await;
-    for i in 0..20 {
-        app.create_user(&format!("user{i}@example.com"), "A user")
-            .await;
-    }
-    let response = app
-        .client
-        .get(app.url("/users"))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    app.seed(20).await;
+    let response = app.get_with("/users", ("accept-encoding", "br")).await;
     assert_eq!(response.headers()["content-encoding"], "br");
 }
 
@@ -62,12 +44,8 @@ async fn responses_are_not_compressed_unless_asked() {
 async fn without_configured_origins_there_is_no_cross_origin_access() {
     let app = spawn_app().await;
     let response = app
-        .client
-        .get(app.url("/users"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/users", ("origin", "https://evil.example"))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response
         .headers()
@@ -105,24 +83,16 @@ async fn a_configured_origin_gets_cors_headers_and_others_do_not() {
     );
 
     let response = app
-        .client
-        .get(app.url("/users"))
-        .header("origin", "https://admin.example.com")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/users", ("origin", "https://admin.example.com"))
+        .await;
     assert_eq!(
         response.headers()["access-control-allow-origin"],
         "https://admin.example.com"
     );
 
     let foreign = app
-        .client
-        .get(app.url("/users"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/users", ("origin", "https://evil.example"))
+        .await;
     assert!(foreign
         .headers()
         .get("access-control-allow-origin")
@@ -141,12 +111,8 @@ async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
     }
     let echoed = app
-        .client
-        .get(app.url("/health"))
-        .header("x-request-id", "trace-42.a_b")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/health", ("x-request-id", "trace-42.a_b"))
+        .await;
     assert_eq!(echoed.headers()["x-request-id"], "trace-42.a_b");
     let replaced = app
         .client
