@@ -78,6 +78,12 @@ pub struct ServeArgs {
     #[arg(long, env = "USER_SERVICE_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
 
+    /// Read accepted tokens from this file, one per line (blank lines and
+    /// `#` comments ignored), so they stay out of the process list. With
+    /// `--api-token` too, both are accepted (for rotation).
+    #[arg(long, env = "USER_SERVICE_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
+
     /// Allow browser requests from this origin (repeatable), e.g.
     /// `https://admin.example.com`; `*` allows any. None: no cross-origin access.
     #[arg(
@@ -173,6 +179,33 @@ pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
 }
 
+impl ServeArgs {
+    /// Every token the API accepts: `--api-token` and the lines of
+    /// `--api-token-file`. A token file that cannot be read or holds no token
+    /// is an error: starting open when a file was asked for would be worse.
+    pub fn api_tokens(&self) -> Result<Vec<String>, String> {
+        let mut tokens: Vec<String> = self.api_token.iter().cloned().collect();
+        if let Some(path) = &self.api_token_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the API token file {}: {e}", path.display()))?;
+            let before = tokens.len();
+            tokens.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .map(str::to_owned),
+            );
+            if tokens.len() == before {
+                return Err(format!(
+                    "the API token file {} holds no token",
+                    path.display()
+                ));
+            }
+        }
+        Ok(tokens)
+    }
+}
+
 /// A size in bytes: a whole number with an optional unit, `KB`/`MB`/`GB`
 /// (powers of 1000) or `KiB`/`MiB`/`GiB` (powers of 1024).
 pub fn parse_size(raw: &str) -> Result<u64, String> {
@@ -262,6 +295,38 @@ mod tests {
         assert!(parse_origin("*").is_ok());
         assert!(parse_origin("a.example.com").is_err());
         assert!(parse_origin("https://a.example.com/path").is_err());
+    }
+
+    #[test]
+    fn tokens_come_from_the_flag_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# rotated 2026-11\nnew-token\n\n  old-token  \n").unwrap();
+        let cli = Cli::try_parse_from([
+            "user-service",
+            "--api-token",
+            "flag-token",
+            "--api-token-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.serve.api_tokens().unwrap(),
+            vec!["flag-token", "new-token", "old-token"]
+        );
+    }
+
+    #[test]
+    fn a_token_file_that_is_missing_or_empty_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "# nothing here\n\n").unwrap();
+        for path in [empty, dir.path().join("missing")] {
+            let cli =
+                Cli::try_parse_from(["user-service", "--api-token-file", path.to_str().unwrap()])
+                    .unwrap();
+            assert!(cli.serve.api_tokens().is_err(), "{}", path.display());
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => serve(Settings::from(args)),
+        Command::Serve(args) => Settings::try_from(args).and_then(serve),
         Command::Migrate(args) => migrate(args.database_url),
         Command::Backup(args) => backup(args.database.database_url, &args.to),
     };

@@ -30,18 +30,22 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
 }
 
-impl From<ServeArgs> for Settings {
-    fn from(args: ServeArgs) -> Self {
+impl TryFrom<ServeArgs> for Settings {
+    type Error = String;
+
+    /// Fails only when the API token file cannot be used.
+    fn try_from(args: ServeArgs) -> Result<Self, Self::Error> {
+        let api_tokens = args.api_tokens()?;
         let DatabaseUrl::Sqlite(database) = args.database.database_url;
-        Self {
+        Ok(Self {
             database,
             durability: args.durability.into(),
             max_db_size: args.max_db_size,
             bind: args.bind,
             workers: args.workers.unwrap_or_else(default_workers),
-            api_tokens: args.api_token.into_iter().collect(),
+            api_tokens,
             cors_origins: args.cors_origins,
-        }
+        })
     }
 }
 

@@ -132,6 +132,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "WORKERS",
         "--api-token",
         "USER_SERVICE_API_TOKEN",
+        "--api-token-file",
+        "USER_SERVICE_API_TOKEN_FILE",
         "--cors-origin",
         "CORS_ORIGINS",
         "--durability",
@@ -197,4 +199,45 @@ fn json_logs_are_one_object_per_line() {
             "{line}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_a_file_are_all_accepted_for_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let file = dir.path().join("tokens");
+    std::fs::write(
+        &file,
+        "# old and new while rotating\nold-secret\nnew-secret\n",
+    )
+    .unwrap();
+    let server = crate::server::Server::start(&db, &["--api-token-file", file.to_str().unwrap()]);
+    let client = crate::server::client();
+    let status = |token: Option<&'static str>| {
+        let mut request = client.get(server.url("/users"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status(Some("old-secret")).await, 200);
+    assert_eq!(status(Some("new-secret")).await, 200);
+    assert_eq!(status(Some("other")).await, 401);
+    assert_eq!(status(None).await, 401);
+}
+
+#[test]
+fn a_missing_token_file_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let missing = dir.path().join("no-such-file");
+    let output = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        db.to_str().unwrap(),
+        "--api-token-file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "cannot read the API token file");
 }
