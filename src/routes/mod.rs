@@ -41,8 +41,9 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
             .service(
                 web::resource("")
                     .route(web::get().to(users::list_users::<S>))
+                    .route(web::head().to(users::list_users::<S>))
                     .route(web::post().to(users::create_user::<S>))
-                    .default_service(web::to(rejection::allow_get_post)),
+                    .default_service(web::to(rejection::allow_get_head_post)),
             )
             // `/users/{id}` for every method, and 404 for deeper paths.
             .default_service(web::to(users::user_by_id::<S>)),

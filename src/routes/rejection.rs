@@ -42,6 +42,8 @@ pub(super) async fn allow_get_head() -> ApiResult<HttpResponse> {
     Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" })
 }
 
-pub(super) async fn allow_get_post() -> ApiResult<HttpResponse> {
-    Err(ApiError::MethodNotAllowed { allow: "GET, POST" })
+pub(super) async fn allow_get_head_post() -> ApiResult<HttpResponse> {
+    Err(ApiError::MethodNotAllowed {
+        allow: "GET, HEAD, POST",
+    })
 }

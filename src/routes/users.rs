@@ -77,7 +77,8 @@ pub(super) async fn user_by_id<S: UserStore>(
 ) -> Result<HttpResponse, actix_web::Error> {
     let raw_id = id_segment(req.path()).ok_or(ApiError::RouteNotFound)?;
     let response = match *req.method() {
-        Method::GET => get_user(store.get_ref(), parse_id(raw_id)?).await?,
+        // actix-http sends no body for HEAD; headers are those of GET.
+        Method::GET | Method::HEAD => get_user(store.get_ref(), parse_id(raw_id)?).await?,
         Method::PATCH => {
             let body = web::Json::<Object<UpdateUserRequest>>::from_request(
                 &req,
@@ -90,7 +91,7 @@ pub(super) async fn user_by_id<S: UserStore>(
         Method::DELETE => delete_user(store.get_ref(), parse_id(raw_id)?).await?,
         _ => {
             return Err(ApiError::MethodNotAllowed {
-                allow: "GET, PATCH, DELETE",
+                allow: "GET, HEAD, PATCH, DELETE",
             }
             .into())
         }
