@@ -9,7 +9,7 @@ mod queries;
 mod reader;
 mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -74,10 +74,6 @@ impl SqliteStore {
             checkpointer.stop();
         }
         self.writer.stop();
-    }
-
-    pub fn path(&self) -> &Path {
-        self.readers.path()
     }
 }
 

@@ -63,12 +63,14 @@ pub(super) struct ReaderPool {
 
 impl ReaderPool {
     pub(super) fn open(path: &Path, size: u32) -> Result<Self, OpenError> {
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX);
+        let manager = SqliteConnectionManager::file(path).with_flags(read_flags());
         let pool = Pool::builder()
             .max_size(size.max(1))
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
+            // A local file does not go stale; testing it costs a call into
+            // SQLite on every checkout.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(ReadOnly))
             .build(manager)
             .map_err(|e| OpenError::CannotOpen {
@@ -80,10 +82,6 @@ impl ReaderPool {
             pool,
             path: Arc::new(path.to_path_buf()),
         })
-    }
-
-    pub(super) fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `read` on a pooled connection on the blocking thread pool, so
