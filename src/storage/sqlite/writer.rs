@@ -191,11 +191,7 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
         Ok(results) => results,
         Err(e) => {
             log::error!("write batch of {size} failed to commit: {e}");
-            let message = e.to_string();
-            batch
-                .iter()
-                .map(|_| Err(commit_failure(&e, &message)))
-                .collect()
+            batch.iter().map(|_| Err(same_failure(&e))).collect()
         }
     };
     log::debug!(
@@ -208,11 +204,13 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
     }
 }
 
-fn commit_failure(error: &StoreError, message: &str) -> StoreError {
+/// The same failure for each request of a batch (`StoreError` holds a boxed
+/// source, so it cannot be cloned).
+fn same_failure(error: &StoreError) -> StoreError {
     match error {
         StoreError::StorageFull => StoreError::StorageFull,
-        StoreError::Unavailable(_) => StoreError::Unavailable(message.to_owned()),
-        _ => StoreError::internal(message.to_owned()),
+        StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
+        other => StoreError::internal(other.to_string()),
     }
 }
 
@@ -270,6 +268,7 @@ fn apply_each(
     let mut results = Vec::with_capacity(batch.len());
     for ((op, _), fatal) in batch.iter().zip(fatal.iter_mut()) {
         if fatal.is_some() {
+            // Skipped this pass; `apply_all` puts its error in this place.
             results.push(Ok(WriteOutcome::Done));
             continue;
         }
