@@ -33,6 +33,8 @@ LOAD_CPU = "1"
 
 PHASES = ["get", "post", "mix", "list", "health"]
 FLOOR_PHASES = {"get", "post", "mix", "health"}
+# Share of POSTs in the phases driven by benches/wrk/users.lua.
+WRITE_PERCENT = {"get": 0, "post": 100, "mix": 10}
 
 
 def need(tool, hint):
@@ -142,12 +144,9 @@ def run_target(target, url, args, tmp, run_no):
     for phase in args.phase_list:
         if target == "floor" and phase not in FLOOR_PHASES:
             continue
-        if phase == "get":
-            r = wrk(url, "/", "get.lua", [ids_file], args.duration, args.connections)
-        elif phase == "post":
-            r = wrk(url, "/", "post.lua", [ids_file, tag], args.duration, args.connections)
-        elif phase == "mix":
-            r = wrk(url, "/", "mix.lua", [ids_file, tag], args.duration, args.connections)
+        if phase in WRITE_PERCENT:
+            r = wrk(url, "/", "users.lua", [ids_file, tag, str(WRITE_PERCENT[phase])],
+                    args.duration, args.connections)
         elif phase == "list":
             r = wrk(url, "/users?limit=100", None, None, args.duration, args.connections)
         else:

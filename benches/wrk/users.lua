@@ -1,0 +1,39 @@
+-- GET /users/{random id} and POST /users with unique emails, mixed.
+-- Arguments: the ids file (one id a line), a run tag that keeps emails
+-- unique across runs, and the percentage of requests that are POSTs
+-- (0 = reads only, 100 = writes only, 10 = the 90/10 mix).
+local ids = {}
+local counter = 0
+local threads = 0
+local run = "0"
+local write_every = 0
+local phase = "0"
+
+setup = function(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
+init = function(args)
+  for line in io.lines(args[1]) do
+    ids[#ids + 1] = line
+  end
+  run = args[2] or "0"
+  phase = args[3] or "0"
+  local percent = tonumber(phase)
+  if percent > 0 then
+    write_every = 100 / percent
+  end
+  math.randomseed(os.time() + tid * 7919)
+end
+
+request = function()
+  counter = counter + 1
+  if write_every > 0 and counter % write_every < 1 then
+    -- The percentage is in the email so phases of one run never collide.
+    local body = string.format('{"email":"load-%s-%s-%d-%d@example.com","name":"Load User %d"}',
+      run, phase, tid, counter, counter)
+    return wrk.format("POST", "/users", { ["Content-Type"] = "application/json" }, body)
+  end
+  return wrk.format("GET", "/users/" .. ids[math.random(#ids)])
+end
