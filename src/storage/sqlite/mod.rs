@@ -79,7 +79,7 @@ impl SqliteStore {
 
 impl UserStore for SqliteStore {
     /// One primary-key seek: done inline on the worker (see BENCHMARKS.md:
-    /// about twice the rate of a hop to the blocking pool).
+    /// 1.5x the rate of a hop to the blocking pool).
     async fn get(&self, id: UserId) -> Result<User, StoreError> {
         self.readers
             .run_inline(|conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
