@@ -50,7 +50,8 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Database to use: `sqlite://PATH` or a bare file path (created if missing).
+    /// Database to use: `sqlite://PATH` or a bare file path (created if
+    /// missing), or `postgres://user:password@host:port/database`.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -94,16 +95,22 @@ pub struct ServeArgs {
     )]
     pub cors_origins: Vec<String>,
 
-    /// `full`: fsync every acknowledged write (survives power loss).
-    /// `normal`: survives a process crash; a power cut may lose the last moments.
+    /// SQLite: `full` fsyncs every acknowledged write (survives power loss);
+    /// `normal` survives a process crash, a power cut may lose the last
+    /// moments. PostgreSQL: the server's own `synchronous_commit` decides.
     #[arg(long, env = "DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
     pub durability: DurabilityArg,
 
     /// Cap the database file at this size, e.g. `512MiB`, `2GB` or bytes.
     /// Writes beyond it get 507 `insufficient_storage`; reads keep working.
-    /// [default: no cap]
+    /// SQLite only. [default: no cap]
     #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
     pub max_db_size: Option<u64>,
+
+    /// PostgreSQL only: connections this instance keeps to the database
+    /// (keep instances x pool size below the server's `max_connections`).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = NonZeroUsize::new(16).unwrap_or(NonZeroUsize::MIN))]
+    pub db_pool_size: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -141,18 +148,16 @@ impl From<DurabilityArg> for Durability {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(PathBuf),
+    Postgres(PostgresUrl),
 }
 
-/// Accepts `sqlite://PATH`, `sqlite:PATH` (an optional `?query` is ignored)
+/// Accepts `postgres://…` or `postgresql://…` (libpq URL syntax), and for
+/// SQLite `sqlite://PATH`, `sqlite:PATH` (an optional `?query` is ignored)
 /// or a bare path. `sqlite:///abs/path` is absolute.
 pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
     let raw = raw.trim();
     if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-        return Err(
-            "the PostgreSQL backend is not available in this build yet; \
-                    use sqlite://PATH"
-                .into(),
-        );
+        return PostgresUrl::parse(raw).map(DatabaseUrl::Postgres);
     }
     let path = match raw.strip_prefix("sqlite:") {
         Some(rest) => {
@@ -160,9 +165,10 @@ pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
             rest.split_once('?').map_or(rest, |(path, _)| path)
         }
         None if raw.contains("://") => {
+            let scheme = raw.split("://").next().unwrap_or_default();
             return Err(format!(
-                "unsupported database URL scheme in {raw:?}; use sqlite://PATH"
-            ))
+                "unsupported database URL scheme {scheme:?}; use sqlite://PATH or postgres://…"
+            ));
         }
         None => raw,
     };
@@ -177,6 +183,52 @@ pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
         );
     }
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+}
+
+/// A PostgreSQL connection URL, checked when parsed. It may hold a password,
+/// so `Debug` and [`PostgresUrl::redacted`] never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        raw.parse::<tokio_postgres::Config>().map_err(|e| {
+            format!(
+                "invalid PostgreSQL URL: {e}; expected postgres://user:password@host:port/database"
+            )
+        })?;
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The driver's settings; the URL was checked by [`PostgresUrl::parse`].
+    pub fn config(&self) -> tokio_postgres::Config {
+        self.0.parse().unwrap_or_default()
+    }
+
+    /// `postgres://user@host:port/database`, for logs: no password, no options.
+    pub fn redacted(&self) -> String {
+        let config = self.config();
+        let user = config.get_user().unwrap_or("");
+        let hosts: Vec<String> = config
+            .get_hosts()
+            .iter()
+            .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+            .map(|(host, port)| match host {
+                tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                tokio_postgres::config::Host::Unix(dir) => format!("{}:{port}", dir.display()),
+            })
+            .collect();
+        let database = config.get_dbname().unwrap_or(user);
+        format!("postgres://{user}@{}/{database}", hosts.join(","))
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PostgresUrl")
+            .field(&self.redacted())
+            .finish()
+    }
 }
 
 impl ServeArgs {
@@ -276,6 +328,21 @@ mod tests {
         assert_eq!(parse_database_url("sqlite:data/u.db"), sqlite("data/u.db"));
         assert_eq!(parse_database_url("sqlite://u.db?mode=rwc"), sqlite("u.db"));
         assert_eq!(parse_database_url("/tmp/u.db"), sqlite("/tmp/u.db"));
+    }
+
+    #[test]
+    fn postgres_urls_are_checked_and_never_show_the_password() {
+        for raw in [
+            "postgres://app:s3cret@db.internal:5433/users",
+            "postgresql://app:s3cret@db.internal:5433/users?connect_timeout=3",
+        ] {
+            let Ok(DatabaseUrl::Postgres(url)) = parse_database_url(raw) else {
+                panic!("{raw} should parse");
+            };
+            assert_eq!(url.redacted(), "postgres://app@db.internal:5433/users");
+            assert!(!format!("{url:?}").contains("s3cret"));
+        }
+        assert!(parse_database_url("postgres://app@host/db?sslmode=sometimes").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use user_service::config::{Cli, Command, DatabaseUrl, LogFormat};
 use user_service::startup::{Application, Settings};
-use user_service::storage::sqlite;
+use user_service::storage::{postgres, sqlite};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,24 +49,38 @@ fn init_logging(format: LogFormat) {
 
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| e.to_string())?;
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }
 
 fn migrate(url: DatabaseUrl) -> Result<(), String> {
-    let DatabaseUrl::Sqlite(path) = url;
-    let applied = sqlite::migrate(&path).map_err(|e| e.to_string())?;
+    let (name, applied) = match url {
+        DatabaseUrl::Sqlite(path) => {
+            let applied = sqlite::migrate(&path).map_err(|e| e.to_string())?;
+            (path.display().to_string(), applied)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let applied = actix_web::rt::System::new()
+                .block_on(postgres::migrate(&url))
+                .map_err(|e| e.to_string())?;
+            (url.redacted(), applied)
+        }
+    };
     if applied.is_empty() {
-        println!("{}: schema is up to date", path.display());
+        println!("{name}: schema is up to date");
     } else {
-        println!("{}: applied migrations {applied:?}", path.display());
+        println!("{name}: applied migrations {applied:?}");
     }
     Ok(())
 }
 
 fn backup(url: DatabaseUrl, to: &std::path::Path) -> Result<(), String> {
-    let DatabaseUrl::Sqlite(path) = url;
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Err("backup copies a SQLite file; for PostgreSQL use pg_dump".into());
+    };
     let users = sqlite::backup(&path, to).map_err(|e| e.to_string())?;
     println!(
         "backed up {users} users from {} to {}",

@@ -3,7 +3,6 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -14,16 +13,20 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
 use crate::routes::{self, ApiTokens};
-use crate::storage::sqlite::{Durability, OpenError, SqliteOptions, SqliteStore};
+use crate::storage::postgres::{self, PgOptions, PgStore};
+use crate::storage::sqlite::{self, Durability, SqliteOptions, SqliteStore};
 use crate::storage::UserStore;
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub database: PathBuf,
+    pub database: DatabaseUrl,
+    /// SQLite only; PostgreSQL's durability is the server's setting.
     pub durability: Durability,
-    /// The most bytes the database file may take; `None` for no cap.
+    /// SQLite only: the most bytes the database file may take; `None` for no cap.
     pub max_db_size: Option<u64>,
+    /// PostgreSQL only: connections this instance keeps at most.
+    pub db_pool_size: NonZeroUsize,
     pub bind: SocketAddr,
     pub workers: NonZeroUsize,
     pub api_tokens: Vec<String>,
@@ -33,14 +36,23 @@ pub struct Settings {
 impl TryFrom<ServeArgs> for Settings {
     type Error = String;
 
-    /// Fails only when the API token file cannot be used.
+    /// Fails when the API token file cannot be used, or a SQLite-only
+    /// setting is given for PostgreSQL.
     fn try_from(args: ServeArgs) -> Result<Self, Self::Error> {
         let api_tokens = args.api_tokens()?;
-        let DatabaseUrl::Sqlite(database) = args.database.database_url;
+        let database = args.database.database_url;
+        if matches!(database, DatabaseUrl::Postgres(_)) && args.max_db_size.is_some() {
+            return Err(
+                "--max-db-size caps a SQLite file; on PostgreSQL use the server's own \
+                 disk quotas"
+                    .into(),
+            );
+        }
         Ok(Self {
             database,
             durability: args.durability.into(),
             max_db_size: args.max_db_size,
+            db_pool_size: args.db_pool_size,
             bind: args.bind,
             workers: args.workers.unwrap_or_else(default_workers),
             api_tokens,
@@ -57,7 +69,9 @@ fn default_workers() -> NonZeroUsize {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Database(#[from] OpenError),
+    Sqlite(#[from] sqlite::OpenError),
+    #[error(transparent)]
+    Postgres(#[from] postgres::OpenError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -72,66 +86,78 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
 }
 
+/// The open database, whichever backend it is.
+enum OpenStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl OpenStore {
+    /// Finishes pending writes and closes connections; may block.
+    fn close(self) {
+        match self {
+            Self::Sqlite(store) => store.close(),
+            Self::Postgres(store) => store.close(),
+        }
+    }
+}
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
     server: Server,
-    store: SqliteStore,
+    store: OpenStore,
 }
 
 impl Application {
     /// Opens the database (applying migrations) and binds the listener.
     /// Port 0 picks a free port; [`Application::port`] tells which.
-    pub fn build(settings: Settings) -> Result<Self, StartupError> {
-        let store = SqliteStore::open(&SqliteOptions {
-            path: settings.database.clone(),
-            durability: settings.durability,
-            max_size: settings.max_db_size,
-            readers: reader_pool_size(settings.workers),
-        })?;
-        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
-            addr: settings.bind,
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen {
-                addr: settings.bind,
-                source,
-            })?
-            .port();
-        let http = HttpSettings {
-            api_tokens: ApiTokens::new(settings.api_tokens.clone()),
-            cors_origins: settings.cors_origins.clone(),
-        };
-        if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
-            log::warn!(
-                "no API token is set and {} is not a loopback address: anyone who can reach it \
-                 can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
-                settings.bind
-            );
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        match &settings.database {
+            DatabaseUrl::Sqlite(path) => {
+                let store = SqliteStore::open(&SqliteOptions {
+                    path: path.clone(),
+                    durability: settings.durability,
+                    max_size: settings.max_db_size,
+                    readers: reader_pool_size(settings.workers),
+                })?;
+                let described = format!(
+                    "database {} (durability {:?})",
+                    path.display(),
+                    settings.durability
+                );
+                let (port, server) = serve(&settings, store.clone(), &described)?;
+                Ok(Self {
+                    port,
+                    server,
+                    store: OpenStore::Sqlite(store),
+                })
+            }
+            DatabaseUrl::Postgres(url) => {
+                if settings.durability != Durability::Full {
+                    log::warn!(
+                        "--durability applies to SQLite only; on PostgreSQL the server's \
+                         synchronous_commit decides"
+                    );
+                }
+                let store = PgStore::connect(&PgOptions {
+                    url: url.clone(),
+                    pool_size: settings.db_pool_size.get(),
+                })
+                .await?;
+                let described = format!(
+                    "PostgreSQL {} (pool of {})",
+                    url.redacted(),
+                    settings.db_pool_size
+                );
+                let (port, server) = serve(&settings, store.clone(), &described)?;
+                Ok(Self {
+                    port,
+                    server,
+                    store: OpenStore::Postgres(store),
+                })
+            }
         }
-        let app_store = store.clone();
-        let server = HttpServer::new(move || app(app_store.clone(), &http))
-            .workers(settings.workers.get())
-            .listen(listener)
-            .map_err(|source| StartupError::Listen {
-                addr: settings.bind,
-                source,
-            })?
-            .run();
-        log::info!(
-            "serving on http://{}:{port} with database {} (durability {:?}, {} workers)",
-            settings.bind.ip(),
-            settings.database.display(),
-            settings.durability,
-            settings.workers
-        );
-        Ok(Self {
-            port,
-            server,
-            store,
-        })
     }
 
     pub fn port(&self) -> u16 {
@@ -154,6 +180,53 @@ impl Application {
             .map_err(std::io::Error::other)?;
         log::info!("stopped; database closed");
         served
+    }
+}
+
+/// Binds the listener and starts the HTTP workers on `store`; returns the
+/// port and the running server.
+fn serve<S: UserStore>(
+    settings: &Settings,
+    store: S,
+    described: &str,
+) -> Result<(u16, Server), StartupError> {
+    {
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
+            addr: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: settings.bind,
+                source,
+            })?
+            .port();
+        let http = HttpSettings {
+            api_tokens: ApiTokens::new(settings.api_tokens.clone()),
+            cors_origins: settings.cors_origins.clone(),
+        };
+        if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
+            log::warn!(
+                "no API token is set and {} is not a loopback address: anyone who can reach it \
+                 can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
+                settings.bind
+            );
+        }
+        let server = HttpServer::new(move || app(store.clone(), &http))
+            .workers(settings.workers.get())
+            .listen(listener)
+            .map_err(|source| StartupError::Listen {
+                addr: settings.bind,
+                source,
+            })?
+            .run();
+        log::info!(
+            "serving on http://{}:{port} with {described}, {} workers",
+            settings.bind.ip(),
+            settings.workers
+        );
+        Ok((port, server))
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cursor;
 mod error;
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;

@@ -1,114 +1,118 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app_with, TestApp};
+use user_service::startup::Settings;
+
+use crate::helpers::assert_error;
 
 const TOKEN: &str = "s3cret-token";
 
-async fn app_with_token() -> TestApp {
-    spawn_app_with(|s| s.api_tokens = vec![TOKEN.to_owned()]).await
+fn with_token(settings: &mut Settings) {
+    settings.api_tokens = vec![TOKEN.to_owned()];
 }
 
-#[tokio::test]
-async fn without_a_token_users_requests_are_401_with_www_authenticate() {
-    let app = app_with_token().await;
-    let requests = [
-        app.client.get(app.url("/users")),
-        app.client
-            .post(app.url("/users"))
-            .json(&json!({"email": "a@b.co", "name": "A"})),
-        app.client
-            .get(app.url("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10")),
-        app.client
-            .delete(app.url("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10")),
-        app.client.get(app.url("/users")).bearer_auth("wrong"),
-        app.client
-            .get(app.url("/users"))
-            .bearer_auth(format!("{TOKEN}x")),
-        app.client
-            .get(app.url("/users"))
-            .basic_auth("user", Some(TOKEN)),
-        app.client
-            .get(app.url("/users"))
-            .header("authorization", TOKEN),
-    ];
-    for (i, request) in requests.into_iter().enumerate() {
-        let response = request.send().await.unwrap();
-        assert_eq!(
-            response.headers()["www-authenticate"],
-            "Bearer",
-            "request {i}"
-        );
-        let body = assert_error(
-            response,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            None,
-            &format!("request {i}"),
-        )
-        .await;
-        assert!(
-            !body.to_string().contains(TOKEN),
-            "the token is never echoed"
-        );
-    }
-}
-
-#[tokio::test]
-async fn the_token_is_checked_before_anything_else() {
-    let app = app_with_token().await;
-    let requests = [
-        ("bad id", app.client.get(app.url("/users/not-a-uuid"))),
-        ("unknown route", app.client.get(app.url("/users/a/b"))),
-        ("wrong method", app.client.put(app.url("/users"))),
-        ("not json", app.client.post(app.url("/users")).body("x")),
-        ("bad limit", app.client.get(app.url("/users?limit=0"))),
-        (
-            "huge body",
+on_every_backend! {
+    #[tokio::test]
+    async fn without_a_token_users_requests_are_401_with_www_authenticate() {
+        let app = spawn_app_with(with_token).await;
+        let requests = [
+            app.client.get(app.url("/users")),
             app.client
                 .post(app.url("/users"))
-                .header("content-type", "application/json")
-                .body("x".repeat(100_000)),
-        ),
-    ];
-    for (case, request) in requests {
-        let response = request.send().await.unwrap();
-        assert_error(
-            response,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            None,
-            case,
-        )
-        .await;
+                .json(&json!({"email": "a@b.co", "name": "A"})),
+            app.client
+                .get(app.url("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10")),
+            app.client
+                .delete(app.url("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10")),
+            app.client.get(app.url("/users")).bearer_auth("wrong"),
+            app.client
+                .get(app.url("/users"))
+                .bearer_auth(format!("{TOKEN}x")),
+            app.client
+                .get(app.url("/users"))
+                .basic_auth("user", Some(TOKEN)),
+            app.client
+                .get(app.url("/users"))
+                .header("authorization", TOKEN),
+        ];
+        for (i, request) in requests.into_iter().enumerate() {
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.headers()["www-authenticate"],
+                "Bearer",
+                "request {i}"
+            );
+            let body = assert_error(
+                response,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                None,
+                &format!("request {i}"),
+            )
+            .await;
+            assert!(
+                !body.to_string().contains(TOKEN),
+                "the token is never echoed"
+            );
+        }
     }
-}
 
-#[tokio::test]
-async fn with_the_token_the_api_works() {
-    let app = app_with_token().await;
-    let response = app
-        .client
-        .post(app.url("/users"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"email": "ada@example.com", "name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let response = app
-        .client
-        .get(app.url("/users"))
-        .header("authorization", format!("bearer {TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-}
+    #[tokio::test]
+    async fn the_token_is_checked_before_anything_else() {
+        let app = spawn_app_with(with_token).await;
+        let requests = [
+            ("bad id", app.client.get(app.url("/users/not-a-uuid"))),
+            ("unknown route", app.client.get(app.url("/users/a/b"))),
+            ("wrong method", app.client.put(app.url("/users"))),
+            ("not json", app.client.post(app.url("/users")).body("x")),
+            ("bad limit", app.client.get(app.url("/users?limit=0"))),
+            (
+                "huge body",
+                app.client
+                    .post(app.url("/users"))
+                    .header("content-type", "application/json")
+                    .body("x".repeat(100_000)),
+            ),
+        ];
+        for (case, request) in requests {
+            let response = request.send().await.unwrap();
+            assert_error(
+                response,
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                None,
+                case,
+            )
+            .await;
+        }
+    }
 
-#[tokio::test]
-async fn health_and_ready_stay_open_with_a_token() {
-    let app = app_with_token().await;
-    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
-    assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
+    #[tokio::test]
+    async fn with_the_token_the_api_works() {
+        let app = spawn_app_with(with_token).await;
+        let response = app
+            .client
+            .post(app.url("/users"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"email": "ada@example.com", "name": "Ada"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let response = app
+            .client
+            .get(app.url("/users"))
+            .header("authorization", format!("bearer {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn health_and_ready_stay_open_with_a_token() {
+        let app = spawn_app_with(with_token).await;
+        assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+        assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
+    }
 }

@@ -1,41 +1,125 @@
 //! `spawn_app()` and one helper per endpoint.
+//!
+//! `sqlite::spawn_app` and `postgres::spawn_app` start a server on a fresh
+//! database of that backend; the top-level `spawn_app` is SQLite's, for the
+//! tests that are about SQLite itself.
 
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use user_service::config::DatabaseUrl;
 use user_service::startup::{Application, Settings};
 use user_service::storage::sqlite::Durability;
+
+pub use sqlite::{spawn_app, spawn_app_with};
 
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub db_path: PathBuf,
-    _dir: TempDir,
+    /// The database file when the backend is SQLite.
+    db_path: Option<PathBuf>,
+    _dir: Option<TempDir>,
 }
 
-/// A server with default settings on a fresh database file.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+pub mod sqlite {
+    use super::*;
+
+    /// A server with default settings on a fresh database file.
+    pub async fn spawn_app() -> TestApp {
+        spawn_app_with(|_| {}).await
+    }
+
+    /// A server whose settings `configure` may change first.
+    pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("users.db");
+        let app = start(DatabaseUrl::Sqlite(db_path.clone()), configure).await;
+        TestApp {
+            db_path: Some(db_path),
+            _dir: Some(dir),
+            ..app
+        }
+    }
 }
 
-/// A server whose settings `configure` may change first.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("users.db");
+pub mod postgres {
+    use std::io::Write;
+    use std::sync::Once;
+
+    use user_service::config::PostgresUrl;
+
+    use super::*;
+
+    /// Whether the PostgreSQL variants must be skipped (no
+    /// `TEST_DATABASE_URL`); says so once per test binary.
+    pub fn skipped() -> bool {
+        static SAID: Once = Once::new();
+        let unset = std::env::var_os("TEST_DATABASE_URL").is_none();
+        if unset {
+            SAID.call_once(|| {
+                // Straight to stderr: libtest would swallow eprintln! output.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: the PostgreSQL variants of the API tests (postgres::*) did not run: \
+                     TEST_DATABASE_URL is unset. Run .ci/run, or set \
+                     TEST_DATABASE_URL=postgres://user:password@127.0.0.1/db"
+                );
+            });
+        }
+        unset
+    }
+
+    /// A server with default settings on a fresh schema of the test database.
+    pub async fn spawn_app() -> TestApp {
+        spawn_app_with(|_| {}).await
+    }
+
+    /// A server whose settings `configure` may change first, on a schema of
+    /// its own so tests running in parallel never see each other's users.
+    pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+        start(DatabaseUrl::Postgres(fresh_schema().await), configure).await
+    }
+
+    /// Creates an empty schema and returns the test URL with that schema
+    /// first on the `search_path`.
+    pub async fn fresh_schema() -> PostgresUrl {
+        let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+        let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
+        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        let driver = tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create a test schema");
+        drop(client);
+        let _ = driver.await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        PostgresUrl::parse(&format!(
+            "{base}{separator}options=-csearch_path%3D{schema}"
+        ))
+        .expect("a PostgreSQL URL")
+    }
+}
+
+/// Builds and starts a server on `database` with test settings.
+async fn start(database: DatabaseUrl, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
-        database: db_path.clone(),
+        database,
         durability: Durability::Full,
         max_db_size: None,
+        db_pool_size: NonZeroUsize::new(8).expect("8 > 0"),
         bind: "127.0.0.1:0".parse().expect("loopback address"),
         workers: NonZeroUsize::new(2).expect("2 > 0"),
         api_tokens: Vec::new(),
         cors_origins: Vec::new(),
     };
     configure(&mut settings);
-    let app = Application::build(settings).expect("the app builds");
+    let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -44,12 +128,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             .no_proxy()
             .build()
             .expect("http client"),
-        db_path,
-        _dir: dir,
+        db_path: None,
+        _dir: None,
     }
 }
 
 impl TestApp {
+    /// The SQLite file behind this server; panics for other backends.
+    pub fn sqlite_path(&self) -> &Path {
+        self.db_path.as_deref().expect("a SQLite-backed test app")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -5,122 +5,122 @@ use std::io::Read;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+on_every_backend! {
+    #[tokio::test]
+    async fn json_responses_are_gzip_compressed_when_accepted() {
+        let app = spawn_app().await;
+        app.seed(50).await;
+        let response = app.get_with("/users", ("accept-encoding", "gzip")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        let compressed = response.bytes().await.unwrap();
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        let users: Vec<Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(users.len(), 50);
+        assert!(compressed.len() < json.len() / 2);
+    }
 
-#[tokio::test]
-async fn json_responses_are_gzip_compressed_when_accepted() {
-    let app = spawn_app().await;
-    app.seed(50).await;
-    let response = app.get_with("/users", ("accept-encoding", "gzip")).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-encoding"], "gzip");
-    let compressed = response.bytes().await.unwrap();
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(&compressed[..])
-        .read_to_string(&mut json)
-        .unwrap();
-    let users: Vec<Value> = serde_json::from_str(&json).unwrap();
-    assert_eq!(users.len(), 50);
-    assert!(compressed.len() < json.len() / 2);
-}
+    #[tokio::test]
+    async fn brotli_is_used_when_preferred() {
+        let app = spawn_app().await;
+        app.seed(20).await;
+        let response = app.get_with("/users", ("accept-encoding", "br")).await;
+        assert_eq!(response.headers()["content-encoding"], "br");
+    }
 
-#[tokio::test]
-async fn brotli_is_used_when_preferred() {
-    let app = spawn_app().await;
-    app.seed(20).await;
-    let response = app.get_with("/users", ("accept-encoding", "br")).await;
-    assert_eq!(response.headers()["content-encoding"], "br");
-}
+    #[tokio::test]
+    async fn responses_are_not_compressed_unless_asked() {
+        let app = spawn_app().await;
+        app.create_user("ada@example.com", "Ada").await;
+        let response = app.get("/users").await;
+        assert!(response.headers().get("content-encoding").is_none());
+    }
 
-#[tokio::test]
-async fn responses_are_not_compressed_unless_asked() {
-    let app = spawn_app().await;
-    app.create_user("ada@example.com", "Ada").await;
-    let response = app.get("/users").await;
-    assert!(response.headers().get("content-encoding").is_none());
-}
+    #[tokio::test]
+    async fn without_configured_origins_there_is_no_cross_origin_access() {
+        let app = spawn_app().await;
+        let response = app
+            .get_with("/users", ("origin", "https://evil.example"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+    }
 
-#[tokio::test]
-async fn without_configured_origins_there_is_no_cross_origin_access() {
-    let app = spawn_app().await;
-    let response = app
-        .get_with("/users", ("origin", "https://evil.example"))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response
-        .headers()
-        .get("access-control-allow-origin")
-        .is_none());
-}
-
-#[tokio::test]
-async fn a_configured_origin_gets_cors_headers_and_others_do_not() {
-    let app = spawn_app_with(|s| s.cors_origins = vec!["https://admin.example.com".into()]).await;
-    let preflight = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/users"))
-        .header("origin", "https://admin.example.com")
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "content-type, authorization",
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(preflight.status().is_success(), "{}", preflight.status());
-    assert_eq!(
-        preflight.headers()["access-control-allow-origin"],
-        "https://admin.example.com"
-    );
-    let methods = preflight.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        methods.contains("PATCH") && methods.contains("DELETE"),
-        "{methods}"
-    );
-
-    let response = app
-        .get_with("/users", ("origin", "https://admin.example.com"))
-        .await;
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "https://admin.example.com"
-    );
-
-    let foreign = app
-        .get_with("/users", ("origin", "https://evil.example"))
-        .await;
-    assert!(foreign
-        .headers()
-        .get("access-control-allow-origin")
-        .is_none());
-}
-
-#[tokio::test]
-async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
-    let app = spawn_app().await;
-    for path in ["/health", "/users", "/nope", "/users/not-a-uuid"] {
-        let response = app.get(path).await;
-        let id = response.headers()["x-request-id"]
+    #[tokio::test]
+    async fn a_configured_origin_gets_cors_headers_and_others_do_not() {
+        let app = spawn_app_with(|s| s.cors_origins = vec!["https://admin.example.com".into()]).await;
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/users"))
+            .header("origin", "https://admin.example.com")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, authorization",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert_eq!(
+            preflight.headers()["access-control-allow-origin"],
+            "https://admin.example.com"
+        );
+        let methods = preflight.headers()["access-control-allow-methods"]
             .to_str()
             .unwrap()
             .to_owned();
-        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
+        assert!(
+            methods.contains("PATCH") && methods.contains("DELETE"),
+            "{methods}"
+        );
+
+        let response = app
+            .get_with("/users", ("origin", "https://admin.example.com"))
+            .await;
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "https://admin.example.com"
+        );
+
+        let foreign = app
+            .get_with("/users", ("origin", "https://evil.example"))
+            .await;
+        assert!(foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
     }
-    let echoed = app
-        .get_with("/health", ("x-request-id", "trace-42.a_b"))
-        .await;
-    assert_eq!(echoed.headers()["x-request-id"], "trace-42.a_b");
-    let replaced = app
-        .client
-        .get(app.url("/health"))
-        .header("x-request-id", "x".repeat(65))
-        .send()
-        .await
-        .unwrap();
-    let id = replaced.headers()["x-request-id"].to_str().unwrap();
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+    #[tokio::test]
+    async fn every_response_carries_a_request_id_and_a_sane_one_is_echoed() {
+        let app = spawn_app().await;
+        for path in ["/health", "/users", "/nope", "/users/not-a-uuid"] {
+            let response = app.get(path).await;
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{path}: {id}");
+        }
+        let echoed = app
+            .get_with("/health", ("x-request-id", "trace-42.a_b"))
+            .await;
+        assert_eq!(echoed.headers()["x-request-id"], "trace-42.a_b");
+        let replaced = app
+            .client
+            .get(app.url("/health"))
+            .header("x-request-id", "x".repeat(65))
+            .send()
+            .await
+            .unwrap();
+        let id = replaced.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
 }

@@ -1,0 +1,172 @@
+//! The PostgreSQL backend: a pool of connections shared by every HTTP
+//! worker, migrations under an advisory lock, and nothing that matters kept
+//! in process memory, so any number of instances can serve one database.
+
+mod error;
+mod migrate;
+mod queries;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+pub use error::OpenError;
+pub use migrate::migrate;
+
+use self::error::pool_error;
+use super::{ListQuery, Page, Readiness, StoreError, UserStore};
+use crate::config::PostgresUrl;
+use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+
+/// How long a new connection may take before the attempt counts as failed
+/// (unless the URL sets `connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free pooled connection before it gets 503.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+/// Upper bound on one storage operation, so a server that stops answering
+/// (but keeps the socket open) turns into 503s instead of hung requests.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How to reach a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    pub url: PostgresUrl,
+    /// Connections this instance keeps open at most.
+    pub pool_size: usize,
+}
+
+/// A [`UserStore`] on PostgreSQL. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Applies pending migrations and creates the pool. Connections are
+    /// opened on demand, so the service starts (and reports not ready)
+    /// only if the database answered once here.
+    pub async fn connect(options: &PgOptions) -> Result<Self, OpenError> {
+        migrate::migrate(&options.url).await?;
+        let manager = Manager::from_config(
+            connection_config(&options.url),
+            NoTls,
+            ManagerConfig {
+                // A connection the server closed is noticed by the driver and
+                // dropped at checkout; a query on one that died silently fails
+                // once with 503 and the pool replaces it.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| OpenError::Connect {
+                url: options.url.redacted(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every pooled connection; later requests get 503.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+/// The URL's settings plus the service's defaults for what it leaves out.
+fn connection_config(url: &PostgresUrl) -> tokio_postgres::Config {
+    let mut config = url.config();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("user-service");
+    }
+    config
+}
+
+/// Runs one storage operation within [`OPERATION_TIMEOUT`].
+async fn bounded<T>(
+    operation: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} s",
+                OPERATION_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+impl UserStore for PgStore {
+    async fn get(&self, id: UserId) -> Result<User, StoreError> {
+        bounded(async {
+            let client = self.client().await?;
+            queries::get(&client, id).await?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
+        bounded(async {
+            let client = self.client().await?;
+            queries::list(&client, &query).await
+        })
+        .await
+    }
+
+    async fn create(&self, new: NewUser) -> Result<User, StoreError> {
+        let user = User::create(new, Timestamp::now());
+        bounded(async {
+            let client = self.client().await?;
+            queries::insert(&client, &user).await
+        })
+        .await?;
+        Ok(user)
+    }
+
+    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
+        bounded(async {
+            let mut client = self.client().await?;
+            let transaction = client.transaction().await.map_err(error::store_error)?;
+            let user = queries::update(&transaction, id, patch).await?;
+            transaction.commit().await.map_err(error::store_error)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
+        bounded(async {
+            let client = self.client().await?;
+            match queries::delete(&client, id).await? {
+                true => Ok(()),
+                false => Err(StoreError::NotFound),
+            }
+        })
+        .await
+    }
+
+    async fn ready(&self) -> Result<Readiness, StoreError> {
+        let started = Instant::now();
+        bounded(async {
+            let client = self.client().await?;
+            queries::probe(&client).await
+        })
+        .await?;
+        Ok(Readiness {
+            latency: started.elapsed(),
+        })
+    }
+}
