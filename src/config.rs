@@ -18,7 +18,7 @@ pub const VERSION: &str = concat!(
 );
 
 /// A user-management REST service in one self-contained binary, storing
-/// users in an embedded SQLite file.
+/// users in an embedded SQLite file, or in PostgreSQL when asked.
 #[derive(Debug, Parser)]
 #[command(
     name = "user-service",
@@ -55,6 +55,8 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
+        // A PostgreSQL URL may carry a password; --help must not print it.
+        hide_env_values = true,
         default_value = "sqlite://users.db",
         value_parser = parse_database_url
     )]

@@ -80,12 +80,30 @@ pub mod postgres {
     /// A server whose settings `configure` may change first, on a schema of
     /// its own so tests running in parallel never see each other's users.
     pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-        start(DatabaseUrl::Postgres(fresh_schema().await), configure).await
+        spawn_app_on(fresh_schema().await, configure).await
+    }
+
+    /// A server on the database `url` names; several may share one.
+    pub async fn spawn_app_on(url: PostgresUrl, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        start(DatabaseUrl::Postgres(url), configure).await
+    }
+
+    /// `TEST_DATABASE_URL`'s settings.
+    pub fn test_config() -> tokio_postgres::Config {
+        std::env::var("TEST_DATABASE_URL")
+            .expect("TEST_DATABASE_URL")
+            .parse()
+            .expect("TEST_DATABASE_URL is a PostgreSQL URL")
     }
 
     /// Creates an empty schema and returns the test URL with that schema
     /// first on the `search_path`.
     pub async fn fresh_schema() -> PostgresUrl {
+        fresh_schema_named().await.0
+    }
+
+    /// Like [`fresh_schema`], also returning the schema's name.
+    pub async fn fresh_schema_named() -> (PostgresUrl, String) {
         let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
         let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
         let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
@@ -99,10 +117,11 @@ pub mod postgres {
         drop(client);
         let _ = driver.await;
         let separator = if base.contains('?') { '&' } else { '?' };
-        PostgresUrl::parse(&format!(
+        let url = PostgresUrl::parse(&format!(
             "{base}{separator}options=-csearch_path%3D{schema}"
         ))
-        .expect("a PostgreSQL URL")
+        .expect("a PostgreSQL URL");
+        (url, schema)
     }
 }
 

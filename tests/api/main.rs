@@ -35,6 +35,7 @@ macro_rules! on_every_backend {
 
 mod auth;
 mod concurrency;
+mod connection_loss;
 mod create;
 mod delete;
 mod get;
@@ -42,6 +43,8 @@ mod health;
 mod helpers;
 mod list;
 mod middleware;
+mod postgres_schema;
 mod routing;
+mod scale_out;
 mod storage_cap;
 mod update;

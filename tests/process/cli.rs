@@ -140,6 +140,9 @@ fn help_documents_every_flag_and_environment_variable() {
         "DURABILITY",
         "--max-db-size",
         "MAX_DB_SIZE",
+        "--db-pool-size",
+        "DB_POOL_SIZE",
+        "postgres://",
         "--log-format",
         "LOG_FORMAT",
         "migrate",
@@ -154,13 +157,17 @@ fn help_documents_every_flag_and_environment_variable() {
 }
 
 #[test]
-fn the_token_from_the_environment_is_not_shown_by_help() {
+fn secrets_from_the_environment_are_not_shown_by_help() {
     let output = std::process::Command::new(crate::server::BIN)
         .arg("--help")
         .env("USER_SERVICE_API_TOKEN", "hunter2-secret")
+        .env("DATABASE_URL", "postgres://app:db-password@127.0.0.1/users")
         .output()
         .unwrap();
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2-secret"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(!help.contains("hunter2-secret"));
+    assert!(!help.contains("db-password"));
 }
 
 #[test]
@@ -240,4 +247,39 @@ fn a_missing_token_file_is_one_clear_line() {
         missing.to_str().unwrap(),
     ]);
     assert_clean_failure(&output, "cannot read the API token file");
+}
+
+#[test]
+fn an_unreachable_postgres_is_one_clear_line_without_the_password() {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    let output = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://app:hunter2@127.0.0.1:1/users",
+    ]);
+    assert_clean_failure(
+        &output,
+        "cannot connect to PostgreSQL at postgres://app@127.0.0.1:1/users",
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("hunter2"));
+}
+
+#[test]
+fn sqlite_only_settings_are_refused_for_postgres() {
+    let output = run(&[
+        "--database-url",
+        "postgres://app@127.0.0.1:1/users",
+        "--max-db-size",
+        "1GB",
+    ]);
+    assert_clean_failure(&output, "--max-db-size caps a SQLite file");
+    let output = run(&[
+        "backup",
+        "--database-url",
+        "postgres://app@127.0.0.1:1/users",
+        "--to",
+        "copy.db",
+    ]);
+    assert_clean_failure(&output, "for PostgreSQL use pg_dump");
 }
