@@ -46,30 +46,15 @@ pub mod sqlite {
 }
 
 pub mod postgres {
-    use std::io::Write;
-    use std::sync::Once;
-
     use user_service::config::PostgresUrl;
 
     use super::*;
 
-    /// Whether the PostgreSQL variants must be skipped (no
-    /// `TEST_DATABASE_URL`); says so once per test binary.
+    pub use crate::pg_support::fresh_schema_named;
+
+    /// Whether the PostgreSQL variants must be skipped; says so once.
     pub fn skipped() -> bool {
-        static SAID: Once = Once::new();
-        let unset = std::env::var_os("TEST_DATABASE_URL").is_none();
-        if unset {
-            SAID.call_once(|| {
-                // Straight to stderr: libtest would swallow eprintln! output.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: the PostgreSQL variants of the API tests (postgres::*) did not run: \
-                     TEST_DATABASE_URL is unset. Run .ci/run, or set \
-                     TEST_DATABASE_URL=postgres://user:password@127.0.0.1/db"
-                );
-            });
-        }
-        unset
+        crate::pg_support::skipped("the PostgreSQL API tests (…::postgres::*, scale_out, connection_loss, postgres_schema)")
     }
 
     /// A server with default settings on a fresh schema of the test database.
@@ -96,32 +81,9 @@ pub mod postgres {
             .expect("TEST_DATABASE_URL is a PostgreSQL URL")
     }
 
-    /// Creates an empty schema and returns the test URL with that schema
-    /// first on the `search_path`.
+    /// A fresh, empty schema of the test database.
     pub async fn fresh_schema() -> PostgresUrl {
         fresh_schema_named().await.0
-    }
-
-    /// Like [`fresh_schema`], also returning the schema's name.
-    pub async fn fresh_schema_named() -> (PostgresUrl, String) {
-        let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-        let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
-        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-            .await
-            .expect("connect to TEST_DATABASE_URL");
-        let driver = tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .expect("create a test schema");
-        drop(client);
-        let _ = driver.await;
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = PostgresUrl::parse(&format!(
-            "{base}{separator}options=-csearch_path%3D{schema}"
-        ))
-        .expect("a PostgreSQL URL");
-        (url, schema)
     }
 }
 

@@ -43,6 +43,8 @@ mod health;
 mod helpers;
 mod list;
 mod middleware;
+#[path = "../support/postgres.rs"]
+mod pg_support;
 mod postgres_schema;
 mod routing;
 mod scale_out;

@@ -1,0 +1,253 @@
+//! The storage contract, written once against `UserStore` and run on every
+//! backend: `sqlite::*` on a fresh file, `postgres::*` on a fresh schema of
+//! `TEST_DATABASE_URL` (skipped, with one line saying so, when unset).
+
+#[path = "../support/postgres.rs"]
+mod support;
+
+use user_service::domain::{Email, NewUser, Timestamp, UserName, UserPatch};
+use user_service::storage::postgres::{PgOptions, PgStore};
+use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
+use user_service::storage::{ListQuery, StoreError, UserStore};
+
+fn new_user(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        name: UserName::parse(name).unwrap(),
+    }
+}
+
+fn page(limit: u32) -> ListQuery {
+    ListQuery {
+        limit,
+        email: None,
+        after: None,
+    }
+}
+
+async fn create_then_get_returns_the_same_user(store: impl UserStore) {
+    let created = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    assert_eq!(created.created_at, created.updated_at);
+    assert_eq!(store.get(created.id).await.unwrap(), created);
+}
+
+async fn a_taken_email_is_a_conflict_on_email(store: impl UserStore) {
+    store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    let error = store
+        .create(new_user("ADA@example.com", "Other"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Conflict { field: "email" }),
+        "{error:?}"
+    );
+}
+
+async fn unknown_ids_are_not_found(store: impl UserStore) {
+    let ghost = store
+        .create(new_user("ghost@example.com", "Ghost"))
+        .await
+        .unwrap();
+    store.delete(ghost.id).await.unwrap();
+    assert!(matches!(
+        store.get(ghost.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete(ghost.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.update(ghost.id, UserPatch::default()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn an_update_changes_only_what_it_names_and_equal_values_change_nothing(
+    store: impl UserStore,
+) {
+    let ada = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    let same = store
+        .update(
+            ada.id,
+            UserPatch {
+                email: Some(Email::parse("ada@example.com").unwrap()),
+                name: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, ada, "equal values do not move updated_at");
+    let renamed = store
+        .update(
+            ada.id,
+            UserPatch {
+                email: None,
+                name: Some(UserName::parse("Countess").unwrap()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.email, ada.email);
+    assert_eq!(renamed.name.as_str(), "Countess");
+    assert_eq!(renamed.created_at, ada.created_at);
+    assert!(renamed.updated_at > ada.updated_at);
+    assert_eq!(store.get(ada.id).await.unwrap(), renamed);
+}
+
+async fn an_update_to_a_taken_email_is_a_conflict_and_changes_nothing(store: impl UserStore) {
+    let ada = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    store
+        .create(new_user("bob@example.com", "Bob"))
+        .await
+        .unwrap();
+    let error = store
+        .update(
+            ada.id,
+            UserPatch {
+                email: Some(Email::parse("bob@example.com").unwrap()),
+                name: Some(UserName::parse("Not Ada").unwrap()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Conflict { field: "email" }),
+        "{error:?}"
+    );
+    assert_eq!(store.get(ada.id).await.unwrap(), ada);
+}
+
+async fn pages_are_newest_first_and_cursors_continue_them(store: impl UserStore) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(
+            store
+                .create(new_user(&format!("u{i}@example.com"), "U"))
+                .await
+                .unwrap(),
+        );
+    }
+    created.reverse();
+    let mut seen = Vec::new();
+    let mut query = page(3);
+    loop {
+        let result = store.list(query.clone()).await.unwrap();
+        assert!(result.users.len() <= 3);
+        seen.extend(result.users);
+        match result.next {
+            Some(cursor) => query.after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created);
+}
+
+async fn the_email_filter_finds_one_user_or_none(store: impl UserStore) {
+    let ada = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    store
+        .create(new_user("bob@example.com", "Bob"))
+        .await
+        .unwrap();
+    let mut query = page(10);
+    query.email = Some(Email::parse(" ADA@example.com").unwrap());
+    let found = store.list(query.clone()).await.unwrap();
+    assert_eq!((found.users, found.next), (vec![ada], None));
+    query.email = Some(Email::parse("nobody@example.com").unwrap());
+    assert!(store.list(query).await.unwrap().users.is_empty());
+}
+
+async fn timestamps_keep_microseconds(store: impl UserStore) {
+    let before = Timestamp::now();
+    let user = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    let stored = store.get(user.id).await.unwrap();
+    assert_eq!(stored.created_at, user.created_at);
+    assert!(stored.created_at >= before);
+}
+
+async fn a_working_database_is_ready(store: impl UserStore) {
+    store.ready().await.unwrap();
+}
+
+/// Declares each contract as a test on every backend.
+macro_rules! contract_tests {
+    ($($contract:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $contract() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::sqlite_store(&dir);
+                    super::$contract(store.clone()).await;
+                    // Closing waits for the writer thread: not on a worker.
+                    tokio::task::spawn_blocking(move || store.close()).await.unwrap();
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $contract() {
+                    let Some(store) = super::postgres_store().await else {
+                        return;
+                    };
+                    super::$contract(store.clone()).await;
+                    store.close();
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    create_then_get_returns_the_same_user,
+    a_taken_email_is_a_conflict_on_email,
+    unknown_ids_are_not_found,
+    an_update_changes_only_what_it_names_and_equal_values_change_nothing,
+    an_update_to_a_taken_email_is_a_conflict_and_changes_nothing,
+    pages_are_newest_first_and_cursors_continue_them,
+    the_email_filter_finds_one_user_or_none,
+    timestamps_keep_microseconds,
+    a_working_database_is_ready,
+);
+
+fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&SqliteOptions {
+        path: dir.path().join("users.db"),
+        durability: Durability::Full,
+        max_size: None,
+        readers: 4,
+    })
+    .unwrap()
+}
+
+/// A store on a fresh schema, or `None` (said once) without `TEST_DATABASE_URL`.
+async fn postgres_store() -> Option<PgStore> {
+    if support::skipped("the PostgreSQL store contract tests (postgres::*)") {
+        return None;
+    }
+    let (url, _) = support::fresh_schema_named().await;
+    Some(
+        PgStore::connect(&PgOptions { url, pool_size: 4 })
+            .await
+            .unwrap(),
+    )
+}

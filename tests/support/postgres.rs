@@ -1,0 +1,48 @@
+//! Shared by the test binaries that run on PostgreSQL: whether to skip, and
+//! a fresh schema per test so tests running in parallel never meet.
+
+use std::io::Write;
+use std::sync::Once;
+
+use user_service::config::PostgresUrl;
+
+/// Whether the PostgreSQL variants must be skipped (no `TEST_DATABASE_URL`);
+/// says so once per test binary, naming `what` was skipped.
+pub fn skipped(what: &str) -> bool {
+    static SAID: Once = Once::new();
+    let unset = std::env::var_os("TEST_DATABASE_URL").is_none();
+    if unset {
+        SAID.call_once(|| {
+            // Straight to stderr: libtest would swallow eprintln! output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: {what} did not run: TEST_DATABASE_URL is unset. Run .ci/run, \
+                 or set TEST_DATABASE_URL=postgres://user:password@127.0.0.1/db"
+            );
+        });
+    }
+    unset
+}
+
+/// Creates an empty schema in the test database; returns the test URL with
+/// that schema first on the `search_path`, and the schema's name.
+pub async fn fresh_schema_named() -> (PostgresUrl, String) {
+    let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("create a test schema");
+    drop(client);
+    let _ = driver.await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = PostgresUrl::parse(&format!(
+        "{base}{separator}options=-csearch_path%3D{schema}"
+    ))
+    .expect("a PostgreSQL URL");
+    (url, schema)
+}
