@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::storage::sqlite::Durability;
+use crate::transfer::{Format, OnError};
 
 /// `--version`: the crate version and the commit it was built from.
 pub const VERSION: &str = concat!(
@@ -46,6 +47,11 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Write a consistent copy of a live database while a server keeps serving.
     Backup(BackupArgs),
+    /// Write every user, newest first, as NDJSON or CSV (to stdout by default).
+    Export(ExportArgs),
+    /// Load users from NDJSON or CSV (stdin by default), keeping ids and
+    /// timestamps, in one transaction.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -125,6 +131,57 @@ pub struct BackupArgs {
     pub to: PathBuf,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Database to read: `sqlite://PATH` (must exist) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub from: DatabaseUrl,
+
+    /// File to write; `-` or absent for stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+
+    /// [default: from the file's extension (.csv), else ndjson]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Database to load into: `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub to: DatabaseUrl,
+
+    /// File to read; `-` or absent for stdin.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+
+    /// [default: from the file's extension (.csv), else ndjson]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// A row that is invalid, or whose id or email is taken: `abort` imports
+    /// nothing, `skip` reports it (with its line number) and goes on.
+    #[arg(long, value_enum, default_value_t = OnError::Abort)]
+    pub on_error: OnError,
+
+    /// Users per database batch.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub batch_size: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -200,6 +257,12 @@ impl PostgresUrl {
             )
         })?;
         Ok(Self(raw.to_owned()))
+    }
+
+    /// The URL as given, password included: for handing to another process,
+    /// never for logs.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// The driver's settings; the URL was checked by [`PostgresUrl::parse`].

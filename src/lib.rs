@@ -1,5 +1,5 @@
 //! user-service: a user-management REST service in one self-contained
-//! binary, storing users in an embedded SQLite file.
+//! binary, storing users in an embedded SQLite file, or in PostgreSQL.
 //!
 //! # Layout
 //! - [`config`]: command-line flags and environment, validated.
@@ -11,9 +11,11 @@
 //! - [`routes`]: handlers and request/response shapes; the only place that
 //!   knows actix.
 //! - [`storage`]: the [`storage::UserStore`] interface, cursors and errors;
-//!   [`storage::sqlite`] implements it with one writer thread and a read pool.
+//!   [`storage::sqlite`] implements it with one writer thread and a read pool,
+//!   [`storage::postgres`] with a connection pool, for any number of instances.
+//! - [`transfer`]: `export` and `import` between NDJSON/CSV files and any backend.
 //!
-//! Calls flow one way: routes → domain → storage.
+//! Calls flow one way: routes → domain → storage, and transfer → domain → storage.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -24,3 +26,4 @@ pub mod error;
 pub mod routes;
 pub mod startup;
 pub mod storage;
+pub mod transfer;

@@ -10,14 +10,20 @@ use std::io::Write;
 use user_service::config::{Cli, Command, DatabaseUrl, LogFormat};
 use user_service::startup::{Application, Settings};
 use user_service::storage::{postgres, sqlite};
+use user_service::transfer;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    // export and import talk on stderr; only warnings belong there.
+    let quiet = matches!(command, Command::Export(_) | Command::Import(_));
+    init_logging(cli.log_format, if quiet { "warn" } else { "info" });
+    let result = match command {
         Command::Serve(args) => Settings::try_from(args).and_then(serve),
         Command::Migrate(args) => migrate(args.database_url),
         Command::Backup(args) => backup(args.database.database_url, &args.to),
+        Command::Export(args) => transfer(transfer::run_export(args)),
+        Command::Import(args) => transfer(transfer::run_import(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,11 +34,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// `RUST_LOG` filters (default `info`); `--log-format json` writes one JSON
-/// object per line: `ts`, `level`, `target`, `msg`.
-fn init_logging(format: LogFormat) {
+/// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
+/// one JSON object per line: `ts`, `level`, `target`, `msg`.
+fn init_logging(format: LogFormat, default_level: &str) {
     let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level));
     if format == LogFormat::Json {
         builder.format(|buf, record| {
             let line = serde_json::json!({
@@ -87,5 +93,15 @@ fn backup(url: DatabaseUrl, to: &std::path::Path) -> Result<(), String> {
         path.display(),
         to.display()
     );
+    Ok(())
+}
+
+/// Runs `export` or `import` and prints its summary line on stderr (stdout
+/// may be the exported data).
+fn transfer(
+    command: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<(), String> {
+    let summary = actix_web::rt::System::new().block_on(command)?;
+    eprintln!("{summary}");
     Ok(())
 }

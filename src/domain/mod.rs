@@ -12,7 +12,7 @@ mod user_name;
 
 pub use email::Email;
 pub use error::ValidationError;
-pub use timestamp::Timestamp;
+pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use user::{NewUser, User, UserPatch};
 pub use user_id::{InvalidUserId, UserId};
 pub use user_name::UserName;

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use time::format_description::well_known::Rfc3339;
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -31,7 +32,26 @@ impl Timestamp {
     pub fn unix_micros(self) -> i64 {
         self.0
     }
+
+    /// Reads an RFC 3339 instant with any offset, e.g. the
+    /// `2026-11-24T11:30:00.123456Z` this service writes. Precision finer
+    /// than a microsecond is refused rather than silently cut.
+    pub fn parse_rfc3339(raw: &str) -> Result<Self, InvalidTimestamp> {
+        let instant = OffsetDateTime::parse(raw.trim(), &Rfc3339).map_err(|_| InvalidTimestamp)?;
+        let nanos = instant.unix_timestamp_nanos();
+        if nanos % 1_000 != 0 {
+            return Err(InvalidTimestamp);
+        }
+        i64::try_from(nanos / 1_000)
+            .map(Self)
+            .map_err(|_| InvalidTimestamp)
+    }
 }
+
+/// The text is not an RFC 3339 instant with at most microsecond precision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an RFC 3339 timestamp with at most microsecond precision")]
+pub struct InvalidTimestamp;
 
 impl fmt::Display for Timestamp {
     /// Written by hand for years 0000-9999 (every timestamp this service
@@ -105,6 +125,33 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_text_reads_back_to_the_same_instant() {
+        let at = Timestamp::from_unix_micros(1_795_519_800_123_456);
+        assert_eq!(Timestamp::parse_rfc3339(&at.to_string()), Ok(at));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-11-24T12:30:00.123456+01:00"),
+            Timestamp::parse_rfc3339("2026-11-24T11:30:00.123456Z")
+        );
+        assert!(Timestamp::parse_rfc3339("2026-11-24T11:30:00Z").is_ok());
+    }
+
+    #[test]
+    fn nanoseconds_and_non_rfc3339_text_are_refused() {
+        for raw in [
+            "2026-11-24T11:30:00.123456789Z",
+            "2026-11-24 11:30:00",
+            "yesterday",
+            "",
+        ] {
+            assert_eq!(
+                Timestamp::parse_rfc3339(raw),
+                Err(InvalidTimestamp),
+                "{raw}"
+            );
+        }
+    }
 
     #[test]
     fn a_timestamp_is_written_as_rfc3339_utc_with_microseconds() {

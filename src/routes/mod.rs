@@ -13,6 +13,7 @@ mod users;
 use actix_web::web;
 
 pub use auth::ApiTokens;
+pub use dto::UserResponse;
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
 

@@ -41,6 +41,18 @@ pub struct Readiness {
     pub latency: Duration,
 }
 
+/// Loads many users inside one transaction, for the `import` command.
+/// Dropping a loader without [`BulkLoad::commit`] rolls everything back.
+pub trait BulkLoad {
+    /// Inserts each user whose id and email are free; returns, per user,
+    /// whether it was inserted (`false`: its id or email already exists,
+    /// in the database or earlier in this load).
+    fn insert(&mut self, users: &[User]) -> impl Future<Output = Result<Vec<bool>, StoreError>>;
+
+    /// Makes every inserted user durable at once.
+    fn commit(self) -> impl Future<Output = Result<(), StoreError>>;
+}
+
 /// Everything the HTTP layer needs from a database. Every write that returns
 /// `Ok` is durable according to the backend's durability setting.
 pub trait UserStore: Clone + Send + Sync + 'static {

@@ -6,3 +6,4 @@ mod cli;
 mod crash;
 mod server;
 mod shutdown;
+mod transfer;

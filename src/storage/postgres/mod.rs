@@ -2,6 +2,7 @@
 //! worker, migrations under an advisory lock, and nothing that matters kept
 //! in process memory, so any number of instances can serve one database.
 
+mod bulk;
 mod error;
 mod migrate;
 mod queries;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+pub use bulk::PgLoader;
 pub use error::OpenError;
 pub use migrate::migrate;
 

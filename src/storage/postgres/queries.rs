@@ -200,7 +200,7 @@ pub(super) async fn probe(client: &impl GenericClient) -> Result<(), StoreError>
     Ok(())
 }
 
-fn to_datetime(at: Timestamp) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn to_datetime(at: Timestamp) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.unix_micros()) * 1_000)
         .map_err(StoreError::internal)
 }

@@ -2,6 +2,7 @@
 //! a background WAL checkpointer, migrations and online backup.
 
 mod backup;
+mod bulk;
 mod checkpoint;
 mod connection;
 mod migrate;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub use backup::{backup, BackupError};
+pub use bulk::SqliteLoader;
 pub use connection::{Durability, OpenError};
 pub use migrate::migrate;
 

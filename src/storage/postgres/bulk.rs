@@ -1,0 +1,99 @@
+//! `PgLoader`: the `import` command's path into PostgreSQL — one connection,
+//! one transaction, each batch a single INSERT from arrays.
+
+use std::collections::HashSet;
+
+use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, NoTls, Statement};
+use uuid::Uuid;
+
+use super::error::{store_error, OpenError};
+use super::{connection_config, migrate};
+use crate::config::PostgresUrl;
+use crate::domain::User;
+use crate::storage::{BulkLoad, StoreError};
+
+/// An open import transaction on PostgreSQL. Other instances keep serving;
+/// the imported users appear to them all at once on commit.
+pub struct PgLoader {
+    client: Client,
+    insert: Statement,
+    driver: JoinHandle<Result<(), tokio_postgres::Error>>,
+}
+
+impl PgLoader {
+    /// Migrates the database, connects and starts the import's transaction.
+    pub async fn begin(url: &PostgresUrl) -> Result<Self, OpenError> {
+        migrate::migrate(url).await?;
+        let failed = |e: tokio_postgres::Error| OpenError::Connect {
+            url: url.redacted(),
+            reason: e.to_string(),
+        };
+        let (client, connection) = connection_config(url)
+            .connect(NoTls)
+            .await
+            .map_err(failed)?;
+        let driver = tokio::spawn(connection);
+        client.batch_execute("BEGIN").await.map_err(failed)?;
+        // One statement per batch whatever its size; rows that collide on id
+        // or email (with stored rows or each other) are left out and not
+        // returned.
+        let insert = client
+            .prepare(
+                "INSERT INTO users (id, email, name, created_at, updated_at) \
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], \
+                                      $4::timestamptz[], $5::timestamptz[]) \
+                 ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .await
+            .map_err(failed)?;
+        Ok(Self {
+            client,
+            driver,
+            insert,
+        })
+    }
+}
+
+impl BulkLoad for PgLoader {
+    async fn insert(&mut self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        let ids: Vec<Uuid> = users.iter().map(|u| u.id.as_uuid()).collect();
+        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        let created: Vec<OffsetDateTime> = users
+            .iter()
+            .map(|u| super::queries::to_datetime(u.created_at))
+            .collect::<Result<_, _>>()?;
+        let updated: Vec<OffsetDateTime> = users
+            .iter()
+            .map(|u| super::queries::to_datetime(u.updated_at))
+            .collect::<Result<_, _>>()?;
+        let rows = self
+            .client
+            .query(&self.insert, &[&ids, &emails, &names, &created, &updated])
+            .await
+            .map_err(store_error)?;
+        let inserted: HashSet<Uuid> = rows
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::internal)?;
+        // An id repeated inside the batch is inserted once: the first wins.
+        let mut claimed = HashSet::with_capacity(inserted.len());
+        Ok(ids
+            .iter()
+            .map(|id| inserted.contains(id) && claimed.insert(*id))
+            .collect())
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        self.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(store_error)?;
+        drop(self.client);
+        let _ = self.driver.await;
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! The `export` and `import` sub-commands: open the backend, connect files
+//! or stdin/stdout, show progress on a terminal, print one summary line.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{export, import, Format, ImportOptions};
+use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
+use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
+use crate::storage::sqlite::{Durability, SqliteLoader, SqliteOptions, SqliteStore};
+
+/// Skipped rows reported one by one; past this, only counted.
+const REPORTED_ROWS: u64 = 100;
+
+/// `export`: returns the summary line, or one error line.
+pub async fn run_export(args: ExportArgs) -> Result<String, String> {
+    let output = args.output.filter(|p| p != Path::new("-"));
+    let format = Format::choose(args.format, output.as_deref());
+    let out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(
+            File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let progress = spinner("exported");
+    let started = Instant::now();
+    let tick = |n: u64| progress.set_position(n);
+    let (source, written) = match &args.from {
+        DatabaseUrl::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(format!("no SQLite database at {}", path.display()));
+            }
+            let store = SqliteStore::open(&SqliteOptions {
+                path: path.clone(),
+                durability: Durability::Full,
+                max_size: None,
+                readers: 2,
+            })
+            .map_err(|e| e.to_string())?;
+            let result = export(&store, out, format, tick).await;
+            let closing = store.clone();
+            let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+            (path.display().to_string(), result)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let store = PgStore::connect(&PgOptions {
+                url: url.clone(),
+                pool_size: 1,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            let result = export(&store, out, format, tick).await;
+            store.close();
+            (url.redacted(), result)
+        }
+    };
+    progress.finish_and_clear();
+    let written = written.map_err(|e| e.to_string())?;
+    let target = output.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+    Ok(format!(
+        "exported {written} users from {source} to {target} as {format:?} in {}",
+        rate(written, started.elapsed())
+    ))
+}
+
+/// `import`: returns the summary line, or one error line.
+pub async fn run_import(args: ImportArgs) -> Result<String, String> {
+    let input = args.input.filter(|p| p != Path::new("-"));
+    let options = ImportOptions {
+        format: Format::choose(args.format, input.as_deref()),
+        on_error: args.on_error,
+        batch_size: args.batch_size as usize,
+    };
+    let (reader, progress) = open_input(input.as_ref())?;
+    let started = Instant::now();
+    let mut reported = 0u64;
+    let report = |bad: &super::record::BadRow| {
+        reported += 1;
+        if reported <= REPORTED_ROWS {
+            progress.suspend(|| eprintln!("line {}: {} (skipped)", bad.line, bad.reason));
+        } else if reported == REPORTED_ROWS + 1 {
+            progress.suspend(|| eprintln!("… further skipped rows are only counted"));
+        }
+    };
+    let tick = |_read: u64| progress.tick();
+    let (target, result) = match &args.to {
+        DatabaseUrl::Sqlite(path) => {
+            let loader = SqliteLoader::begin(path).map_err(|e| e.to_string())?;
+            let result = import(loader, reader, options, report, tick).await;
+            (path.display().to_string(), result)
+        }
+        DatabaseUrl::Postgres(url) => {
+            let loader = PgLoader::begin(url).await.map_err(|e| e.to_string())?;
+            let result = import(loader, reader, options, report, tick).await;
+            (url.redacted(), result)
+        }
+    };
+    progress.finish_and_clear();
+    let summary = result.map_err(|e| e.to_string())?;
+    let skipped = match summary.skipped {
+        0 => String::new(),
+        n => format!(", skipped {n} bad rows"),
+    };
+    Ok(format!(
+        "imported {} users into {target}{skipped} in {}",
+        summary.imported,
+        rate(summary.imported, started.elapsed())
+    ))
+}
+
+/// The input and a progress bar over its bytes (a spinner for stdin);
+/// both hidden unless stderr is a terminal.
+fn open_input(path: Option<&PathBuf>) -> Result<(Box<dyn BufRead>, ProgressBar), String> {
+    match path {
+        Some(path) => {
+            let file =
+                File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = if std::io::stderr().is_terminal() {
+                ProgressBar::new(length).with_style(
+                    ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                )
+            } else {
+                ProgressBar::hidden()
+            };
+            let reader = bar.wrap_read(file);
+            Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), bar))
+        }
+        None => Ok((
+            Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
+            spinner("read"),
+        )),
+    }
+}
+
+fn spinner(verb: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {verb} {{pos}} users {{per_sec}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// `3.2 s (312,500 users/s)`.
+fn rate(users: u64, elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    let per_second = if seconds > 0.0 {
+        (users as f64 / seconds).round() as u64
+    } else {
+        users
+    };
+    format!("{seconds:.1} s ({per_second} users/s)")
+}
