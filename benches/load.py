@@ -6,15 +6,22 @@ load generator, and prints a Markdown table.
     python3 benches/load.py                       # 10k users, 10 s phases, 1 run
     python3 benches/load.py --runs 3 --duration 10 --users 10000
     python3 benches/load.py --url original=http://127.0.0.1:8080 --targets floor,full
+    python3 benches/load.py --targets floor,full,postgres \
+        --postgres postgres://user:pw@127.0.0.1/db --json results.json
 
-Targets: `full` and `normal` (user-service with that --durability), `floor`
-(examples/floor.rs), and `--url NAME=URL` for a server started elsewhere
-(its data is not reset; it must serve the same API).
-Needs: cargo, wrk, taskset (util-linux). Installs nothing by itself; it says
-what is missing.
+Targets: `full` and `normal` (user-service on SQLite with that --durability),
+`postgres` (user-service on the PostgreSQL that --postgres names, a fresh
+schema per run; the PostgreSQL server's processes are pinned to the server
+CPU too, so both backends get the same one core), `floor` (examples/floor.rs),
+and `--url NAME=URL` for a server started elsewhere (its data is not reset;
+it must serve the same API). `--json FILE` keeps every run's numbers for
+`cargo run --example chart`.
+Needs: cargo, wrk, taskset (util-linux), psql for `postgres`. Installs
+nothing by itself; it says what is missing.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -61,10 +68,30 @@ def wait_ready(url, timeout=20):
     raise RuntimeError(f"{url} did not become healthy")
 
 
-def start(target, port, tmp):
+def psql(url, sql):
+    subprocess.run(["psql", url, "-qAtc", sql], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, PGOPTIONS="-c client_min_messages=warning"))
+
+
+def pin_postgres(cpus):
+    """Pins every PostgreSQL process (new backends inherit the postmaster's)."""
+    pids = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+    for pid in pids.split():
+        subprocess.run(["taskset", "-acp", cpus, pid], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def start(target, port, tmp, postgres=None):
     release = os.path.join(ROOT, "target", "release")
     if target == "floor":
         cmd = [os.path.join(release, "examples", "floor"), f"127.0.0.1:{port}", "1"]
+    elif target == "postgres":
+        schema = f"load_{port}_{os.getpid()}"
+        psql(postgres, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        sep = "&" if "?" in postgres else "?"
+        cmd = [os.path.join(release, "user-service"), "serve",
+               "--database-url", f"{postgres}{sep}options=-csearch_path%3D{schema}",
+               "--bind", f"127.0.0.1:{port}", "--workers", "1"]
     else:
         db = os.path.join(tmp, f"{target}-{port}.db")
         cmd = [os.path.join(release, "user-service"), "serve",
@@ -174,6 +201,9 @@ def main():
                         help="comma-separated subset of " + ",".join(PHASES))
     parser.add_argument("--url", action="append", default=[],
                         help="NAME=URL of an already running server to measure too")
+    parser.add_argument("--postgres", help="postgres:// URL for the `postgres` target "
+                        "(a role that may create schemas)")
+    parser.add_argument("--json", help="write every run's numbers to this file")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
 
@@ -188,6 +218,25 @@ def main():
     args.phase_list = [p for p in PHASES if p in args.phases.split(",")]
     externals = dict(u.split("=", 1) for u in args.url)
     all_results = {t: [] for t in targets + list(externals)}
+    if "postgres" in targets:
+        if not args.postgres:
+            sys.exit("the postgres target needs --postgres URL")
+        need("psql", "apt-get install postgresql-client")
+        pin_postgres(SERVER_CPU)
+    try:
+        measure(args, targets, externals, all_results)
+    finally:
+        if "postgres" in targets:
+            pin_postgres("0-%d" % (os.cpu_count() - 1))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"users": args.users, "connections": args.connections,
+                       "duration": args.duration, "runs": args.runs,
+                       "results": all_results}, f, indent=1)
+    report(args, all_results)
+
+
+def measure(args, targets, externals, all_results):
     with tempfile.TemporaryDirectory() as tmp:
         port = 3100
         for run_no in range(args.runs):
@@ -199,7 +248,7 @@ def main():
                 if target in externals:
                     proc, url = None, externals[target]
                 else:
-                    proc, url = start(target, port, tmp)
+                    proc, url = start(target, port, tmp, args.postgres)
                 try:
                     results = run_target(target, url, args, tmp, run_no)
                     if proc:
@@ -210,6 +259,8 @@ def main():
                         proc.wait(timeout=60)
                 all_results[target].append(results)
 
+
+def report(args, all_results):
     names = list(all_results)
     seeds = [r["seed_s"] for n in names for r in all_results[n] if "seed_s" in r]
     if seeds:
