@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod health;
 mod json_object;
+mod page;
 mod rejection;
 mod request_id;
 mod users;
@@ -25,6 +26,18 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Registers every route of the API on `cfg`.
 pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) {
     cfg.service(
+        web::resource("/")
+            .route(web::get().to(page::asset))
+            .route(web::head().to(page::asset))
+            .default_service(web::to(rejection::allow_get_head)),
+    )
+    .service(
+        web::resource("/static/{file}")
+            .route(web::get().to(page::asset))
+            .route(web::head().to(page::asset))
+            .default_service(web::to(rejection::allow_get_head)),
+    )
+    .service(
         web::resource("/health")
             .route(web::get().to(health::health))
             .route(web::head().to(health::health))

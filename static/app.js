@@ -1,0 +1,333 @@
+// The user-service page: a small client of the public JSON API, and an
+// example of using it (Link-header paging, JSON errors, bearer tokens).
+"use strict";
+
+const PAGE_SIZE = 20;
+const TOKEN_KEY = "user-service.token";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  // The path of the page on screen, so it can be reloaded after a change.
+  current: `/users?limit=${PAGE_SIZE}`,
+  searching: false,
+};
+
+// --- talking to the API ---------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "The service cannot be reached. Check that it is running.");
+  }
+  if (response.status === 204) return { response, data: null };
+  let data = null;
+  if ((response.headers.get("Content-Type") || "").includes("application/json")) {
+    data = await response.json().catch(() => null);
+  }
+  if (!response.ok) {
+    const message = (data && data.error) || `The service answered ${response.status}.`;
+    throw new ApiError(response.status, (data && data.code) || "error", message);
+  }
+  return { response, data };
+}
+
+// `<…>; rel="next"` from a Link header, as a same-origin path.
+function nextLink(response) {
+  const link = response.headers.get("Link");
+  if (!link) return null;
+  for (const part of link.split(",")) {
+    const match = part.match(/<([^>]+)>\s*;\s*rel="?next"?/);
+    if (match) return match[1];
+  }
+  return null;
+}
+
+// --- notices: token, unavailable, other failures ---------------------------
+
+function showNotice(text, retry) {
+  const notice = $("notice");
+  notice.replaceChildren(document.createTextNode(text));
+  if (retry) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Try again";
+    button.className = "quiet";
+    button.addEventListener("click", () => { hideNotice(); retry(); });
+    notice.append(" ", button);
+  }
+  notice.hidden = false;
+}
+
+function hideNotice() {
+  $("notice").hidden = true;
+}
+
+function showTokenPanel(message) {
+  $("token-help").textContent = message;
+  $("token-panel").hidden = false;
+  $("token-input").focus();
+}
+
+// Handles what any request may meet: a missing token, an unavailable
+// database, an unreachable service. Returns true when it did.
+function handleCommon(error, retry) {
+  if (!(error instanceof ApiError)) throw error;
+  if (error.status === 401) {
+    const had = sessionStorage.getItem(TOKEN_KEY);
+    showTokenPanel(had
+      ? "The API token was not accepted. Enter a valid token."
+      : "This service needs an API token. Enter it to continue; it is kept in this browser tab only.");
+    return true;
+  }
+  if (error.status === 503 || error.status === 0) {
+    showNotice(error.status === 0 ? error.message
+      : "The service is unavailable right now (its database cannot be reached or is full). Try again shortly.", retry);
+    return true;
+  }
+  return false;
+}
+
+// --- the list ----------------------------------------------------------------
+
+function formatTime(text) {
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? text : at.toLocaleString();
+}
+
+function renderUsers(users) {
+  const list = $("users");
+  const template = $("user-template");
+  list.replaceChildren(...users.map((user) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.id = user.id;
+    item.querySelector(".name").textContent = user.name;
+    item.querySelector(".email").textContent = user.email;
+    const created = item.querySelector(".created");
+    created.dateTime = user.created_at;
+    created.textContent = formatTime(user.created_at);
+    wireUser(item, user);
+    return item;
+  }));
+}
+
+async function load(path) {
+  const status = $("list-status");
+  const list = $("users");
+  list.setAttribute("aria-busy", "true");
+  status.textContent = "Loading…";
+  status.className = "";
+  try {
+    const { response, data } = await api("GET", path);
+    state.current = path;
+    hideNotice();
+    renderUsers(data);
+    const next = nextLink(response);
+    $("next-page").hidden = !next;
+    $("next-page").dataset.path = next || "";
+    $("first-page").hidden = state.searching || path === `/users?limit=${PAGE_SIZE}`;
+    if (data.length === 0) {
+      status.textContent = state.searching ? "No user has that email." : "No users yet. Add the first one above.";
+      status.className = "empty";
+    } else {
+      status.textContent = "";
+    }
+  } catch (error) {
+    renderUsers([]);
+    $("next-page").hidden = true;
+    if (handleCommon(error, () => load(path))) {
+      status.textContent = "";
+    } else {
+      status.textContent = `Could not load users: ${error.message}`;
+      status.className = "error";
+    }
+  } finally {
+    list.removeAttribute("aria-busy");
+  }
+}
+
+function reload() {
+  return load(state.current);
+}
+
+// --- one user: edit and delete ------------------------------------------------
+
+function wireUser(item, user) {
+  const view = item.querySelector(".view");
+  const editor = item.querySelector(".editor");
+  const confirm = item.querySelector(".confirm");
+  const editError = item.querySelector(".edit-error");
+
+  item.querySelector(".edit").addEventListener("click", () => {
+    editor.elements.email.value = user.email;
+    editor.elements.name.value = user.name;
+    editError.textContent = "";
+    view.hidden = true;
+    editor.hidden = false;
+    editor.elements.name.focus();
+  });
+  item.querySelector(".cancel").addEventListener("click", () => {
+    editor.hidden = true;
+    view.hidden = false;
+    item.querySelector(".edit").focus();
+  });
+  editor.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const patch = {};
+    if (editor.elements.email.value !== user.email) patch.email = editor.elements.email.value;
+    if (editor.elements.name.value !== user.name) patch.name = editor.elements.name.value;
+    editError.textContent = "";
+    try {
+      await api("PATCH", `/users/${encodeURIComponent(user.id)}`, patch);
+      await reload();
+    } catch (error) {
+      if (!handleCommon(error)) editError.textContent = error.message;
+    }
+  });
+
+  item.querySelector(".delete").addEventListener("click", () => {
+    item.querySelector(".confirm-text").textContent = `Delete ${user.email}? This cannot be undone.`;
+    view.hidden = true;
+    confirm.hidden = false;
+    item.querySelector(".confirm-cancel").focus();
+  });
+  item.querySelector(".confirm-cancel").addEventListener("click", () => {
+    confirm.hidden = true;
+    view.hidden = false;
+    item.querySelector(".delete").focus();
+  });
+  item.querySelector(".confirm-delete").addEventListener("click", async () => {
+    try {
+      await api("DELETE", `/users/${encodeURIComponent(user.id)}`);
+    } catch (error) {
+      // Already gone is what was asked for.
+      if (error.status !== 404 && !handleCommon(error)) {
+        item.querySelector(".confirm-text").textContent = `Could not delete: ${error.message}`;
+        return;
+      }
+    }
+    await reload();
+  });
+}
+
+// --- create -------------------------------------------------------------------
+
+function fieldOf(error) {
+  if (error.code === "conflict") return "email";
+  const text = error.message.toLowerCase();
+  if (text.includes("email")) return "email";
+  if (text.includes("name")) return "name";
+  return null;
+}
+
+function wireCreate() {
+  const form = $("create-form");
+  const errors = {
+    email: $("create-email-error"),
+    name: $("create-name-error"),
+  };
+  const clear = () => {
+    for (const [field, element] of Object.entries(errors)) {
+      element.textContent = "";
+      form.elements[field].removeAttribute("aria-invalid");
+    }
+    $("create-error").textContent = "";
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clear();
+    $("create-submit").disabled = true;
+    try {
+      await api("POST", "/users", {
+        email: form.elements.email.value,
+        name: form.elements.name.value,
+      });
+      form.reset();
+      state.searching = false;
+      $("search-clear").hidden = true;
+      await load(`/users?limit=${PAGE_SIZE}`);
+      form.elements.email.focus();
+    } catch (error) {
+      if (handleCommon(error, () => form.requestSubmit())) return;
+      const field = fieldOf(error);
+      if (field) {
+        errors[field].textContent = error.message;
+        form.elements[field].setAttribute("aria-invalid", "true");
+        form.elements[field].focus();
+      } else {
+        $("create-error").textContent = error.message;
+      }
+    } finally {
+      $("create-submit").disabled = false;
+    }
+  });
+}
+
+// --- search, paging, token ------------------------------------------------------
+
+function wireSearch() {
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const email = $("search-email").value.trim();
+    if (!email) return;
+    state.searching = true;
+    $("search-clear").hidden = false;
+    load(`/users?limit=${PAGE_SIZE}&email=${encodeURIComponent(email)}`);
+  });
+  $("search-clear").addEventListener("click", () => {
+    state.searching = false;
+    $("search-email").value = "";
+    $("search-clear").hidden = true;
+    load(`/users?limit=${PAGE_SIZE}`);
+  });
+  $("next-page").addEventListener("click", () => load($("next-page").dataset.path));
+  $("first-page").addEventListener("click", () => load(`/users?limit=${PAGE_SIZE}`));
+}
+
+function wireToken() {
+  $("token-button").addEventListener("click", () => {
+    const panel = $("token-panel");
+    if (panel.hidden) {
+      showTokenPanel("Enter the API token this service was started with. It is kept in this browser tab only.");
+    } else {
+      panel.hidden = true;
+    }
+  });
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $("token-input").value = "";
+    $("token-panel").hidden = true;
+    reload();
+  });
+  $("token-forget").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("token-input").value = "";
+    reload();
+  });
+}
+
+wireCreate();
+wireSearch();
+wireToken();
+load(state.current);

@@ -1,0 +1,471 @@
+//! The web page in a real headless Chromium, driven over WebDriver
+//! (chromedriver + fantoccini) as a person would use it, against the real
+//! server on a random port with a fresh SQLite file.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+//! Without them every test passes without doing anything and one line says
+//! they were skipped. `CHROMIUM` and `CHROMEDRIVER` override the paths;
+//! `SCREENSHOT=path.png` saves a screenshot of the page with a few users.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use user_service::config::DatabaseUrl;
+use user_service::startup::{Application, Settings};
+use user_service::storage::sqlite::Durability;
+
+/// How long the page may take to show what a test waits for.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+struct Page {
+    client: Client,
+    server: actix_web::dev::ServerHandle,
+    driver: Child,
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+fn tool(env: &str, default: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    path.is_file().then_some(path)
+}
+
+/// Starts the server (with `token` if given) and a browser on its page, or
+/// returns `None` after saying once why the browser tests are skipped.
+async fn open_page(token: Option<&str>) -> Option<Page> {
+    static SAID: Once = Once::new();
+    let (Some(chromium), Some(chromedriver)) = (
+        tool("CHROMIUM", "/usr/bin/chromium"),
+        tool("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ) else {
+        SAID.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: the browser tests of the web page did not run: chromium and \
+                 chromedriver are not installed (apt-get install chromium chromium-driver, \
+                 or run .ci/run)"
+            );
+        });
+        return None;
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        database: DatabaseUrl::Sqlite(dir.path().join("users.db")),
+        durability: Durability::Full,
+        max_db_size: None,
+        db_pool_size: std::num::NonZeroUsize::new(4).unwrap(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        workers: std::num::NonZeroUsize::new(2).unwrap(),
+        api_tokens: token.map(|t| vec![t.to_owned()]).unwrap_or_default(),
+        cors_origins: Vec::new(),
+    };
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let server = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = dir.path().join("profile");
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            // As root in a container Chromium needs --no-sandbox; the
+            // networking flags keep it from calling home on a closed network.
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1100,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    let capabilities = match capabilities {
+        Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let webdriver = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let client = loop {
+        match ClientBuilder::rustls()
+            .expect("a TLS setup")
+            .capabilities(capabilities.clone())
+            .connect(&webdriver)
+            .await
+        {
+            Ok(client) => break client,
+            Err(e) if started.elapsed() < PATIENCE => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start a browser session: {e}"),
+        }
+    };
+    Some(Page {
+        client,
+        server,
+        driver,
+        base,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        token: token.map(str::to_owned),
+        _dir: dir,
+    })
+}
+
+impl Page {
+    async fn visit(&self) {
+        self.client.goto(&format!("{}/", self.base)).await.unwrap();
+    }
+
+    /// Creates users through the API (not the page), newest last.
+    async fn seed(&self, users: &[(&str, &str)]) {
+        for (email, name) in users {
+            let mut request = self
+                .http
+                .post(format!("{}/users", self.base))
+                .json(&json!({"email": email, "name": name}));
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token);
+            }
+            assert_eq!(
+                request.send().await.unwrap().status(),
+                201,
+                "seeding {email}"
+            );
+        }
+    }
+
+    async fn api_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Evaluates `script` (which returns a value) until `done` accepts it.
+    async fn until(&self, what: &str, script: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let value = self.client.execute(script, vec![]).await.unwrap();
+            if done(&value) {
+                return value;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "waited {PATIENCE:?} for {what}; last saw {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the element's visible text is exactly `expected`.
+    async fn until_text(&self, css: &str, expected: &str) {
+        let script = format!(
+            "const e = document.querySelector({css:?}); return e ? e.innerText.trim() : null;"
+        );
+        self.until(&format!("{css} to read {expected:?}"), &script, |v| {
+            v.as_str() == Some(expected)
+        })
+        .await;
+    }
+
+    /// Waits until the list shows exactly these names, top to bottom.
+    async fn expect_names(&self, expected: &[&str]) {
+        self.until(
+            &format!("the list to show {expected:?}"),
+            "return [...document.querySelectorAll('#users .user .name')].map(e => e.textContent);",
+            |v| v == &json!(expected),
+        )
+        .await;
+    }
+
+    /// Waits until the list shows `count` users.
+    async fn expect_count(&self, count: usize) {
+        self.until(
+            &format!("{count} users in the list"),
+            "return document.querySelectorAll('#users .user').length;",
+            |v| v == &json!(count),
+        )
+        .await;
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_creates_finds_edits_and_deletes_a_user() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    page.visit().await;
+    page.until_text("#list-status", "No users yet. Add the first one above.")
+        .await;
+
+    // A validation error from the API appears next to the field.
+    page.fill("#create-email", "not-an-email").await;
+    page.fill("#create-name", "Ada Lovelace").await;
+    page.click("#create-submit").await;
+    page.until_text("#create-email-error", "Invalid email address")
+        .await;
+
+    page.fill("#create-email", "Ada@Example.com").await;
+    page.click("#create-submit").await;
+    page.expect_names(&["Ada Lovelace"]).await;
+    page.until_text("#users .user .email", "ada@example.com")
+        .await;
+
+    // The same email again: the API's conflict message, on the email field.
+    page.fill("#create-email", "ada@example.com").await;
+    page.fill("#create-name", "Someone Else").await;
+    page.click("#create-submit").await;
+    page.until_text("#create-email-error", "Email already exists")
+        .await;
+
+    page.seed(&[("bob@example.com", "Bob")]).await;
+    page.visit().await;
+    page.expect_names(&["Bob", "Ada Lovelace"]).await;
+    page.fill("#search-email", "ADA@example.com").await;
+    page.click("#search-form button[type=submit]").await;
+    page.expect_names(&["Ada Lovelace"]).await;
+    page.click("#search-clear").await;
+    page.expect_names(&["Bob", "Ada Lovelace"]).await;
+
+    // Edit Ada's name in place.
+    page.click("#users .user:nth-child(2) .edit").await;
+    page.fill(
+        "#users .user:nth-child(2) .editor input[name=name]",
+        "Countess of Lovelace",
+    )
+    .await;
+    page.click("#users .user:nth-child(2) .save").await;
+    page.expect_names(&["Bob", "Countess of Lovelace"]).await;
+    let listed: Vec<Value> = page
+        .api_get("/users?email=ada@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["name"], "Countess of Lovelace");
+
+    // An invalid edit shows the API's message and changes nothing.
+    page.click("#users .user:nth-child(1) .edit").await;
+    page.fill(
+        "#users .user:nth-child(1) .editor input[name=email]",
+        "bob at example",
+    )
+    .await;
+    page.click("#users .user:nth-child(1) .save").await;
+    page.until_text(
+        "#users .user:nth-child(1) .edit-error",
+        "Invalid email address",
+    )
+    .await;
+    page.click("#users .user:nth-child(1) .cancel").await;
+
+    // Delete Bob, confirming first.
+    page.click("#users .user:nth-child(1) .delete").await;
+    page.until_text(
+        "#users .user:nth-child(1) .confirm-text",
+        "Delete bob@example.com? This cannot be undone.",
+    )
+    .await;
+    page.click("#users .user:nth-child(1) .confirm-delete")
+        .await;
+    page.expect_names(&["Countess of Lovelace"]).await;
+    let bob: Vec<Value> = page
+        .api_get("/users?email=bob@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(bob.is_empty(), "Bob is deleted in the database too");
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_by_the_link_header_and_goes_back_to_the_first_page() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    let emails: Vec<String> = (0..45).map(|i| format!("user{i:02}@example.com")).collect();
+    let users: Vec<(&str, &str)> = emails.iter().map(|e| (e.as_str(), "Paged User")).collect();
+    page.seed(&users).await;
+    page.visit().await;
+    let first_email = "return document.querySelector('#users .user .email')?.textContent;";
+    page.expect_count(20).await;
+    page.until("the newest first", first_email, |v| {
+        v == "user44@example.com"
+    })
+    .await;
+    page.click("#next-page").await;
+    page.until("page 2", first_email, |v| v == "user24@example.com")
+        .await;
+    page.click("#next-page").await;
+    page.expect_count(5).await;
+    page.until(
+        "the oldest last",
+        "return document.querySelector('#users .user:last-child .email').textContent;",
+        |v| v == "user00@example.com",
+    )
+    .await;
+    let next_hidden = "return document.querySelector('#next-page').hidden;";
+    page.until("no next page at the end", next_hidden, |v| v == true)
+        .await;
+    page.click("#first-page").await;
+    page.until("back on the first page", first_email, |v| {
+        v == "user44@example.com"
+    })
+    .await;
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_asked_for_and_kept_for_the_session() {
+    let Some(page) = open_page(Some("let-me-in")).await else {
+        return;
+    };
+    page.seed(&[("ada@example.com", "Ada")]).await;
+    page.visit().await;
+    page.until_text(
+        "#token-help",
+        "This service needs an API token. Enter it to continue; it is kept in this browser tab only.",
+    )
+    .await;
+    page.fill("#token-input", "wrong").await;
+    page.click("#token-form button[type=submit]").await;
+    page.until_text(
+        "#token-help",
+        "The API token was not accepted. Enter a valid token.",
+    )
+    .await;
+    page.fill("#token-input", "let-me-in").await;
+    page.click("#token-form button[type=submit]").await;
+    page.expect_names(&["Ada"]).await;
+    // A reload keeps the token (sessionStorage).
+    page.visit().await;
+    page.expect_names(&["Ada"]).await;
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_sized_window_needs_no_horizontal_scrolling() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    let long = format!("{}@example.com", "a".repeat(60));
+    let name = "Maria Salomea Skłodowska-Curie, twice Nobel laureate (physics, chemistry)";
+    page.seed(&[
+        (long.as_str(), name),
+        ("ada@example.com", "Ada Lovelace"),
+        ("grace@example.com", "Grace Hopper"),
+    ])
+    .await;
+    page.client.set_window_size(390, 844).await.unwrap();
+    page.visit().await;
+    page.expect_count(3).await;
+    let overflow = page
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(0), "the page is wider than the window");
+    if let Some(path) = std::env::var_os("SCREENSHOT_PHONE") {
+        std::fs::write(path, page.client.screenshot().await.unwrap()).unwrap();
+    }
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_has_a_label_and_the_forms_work_from_the_keyboard() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    page.visit().await;
+    page.until_text("#list-status", "No users yet. Add the first one above.")
+        .await;
+    let unlabelled = page
+        .client
+        .execute(
+            "return [...document.querySelectorAll('input')].filter(i => i.labels.length === 0).map(i => i.id || i.name);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unlabelled, json!([]));
+    // Type and press Enter: no mouse.
+    page.fill("#create-email", "keys@example.com").await;
+    page.fill("#create-name", "Keyboard User\u{e007}").await; // U+E007: WebDriver's Enter
+    page.expect_names(&["Keyboard User"]).await;
+    if let Some(path) = std::env::var_os("SCREENSHOT") {
+        page.seed(&[
+            ("ada@example.com", "Ada Lovelace"),
+            ("grace@example.com", "Grace Hopper"),
+        ])
+        .await;
+        page.visit().await;
+        page.expect_count(3).await;
+        std::fs::write(path, page.client.screenshot().await.unwrap()).unwrap();
+    }
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_service_is_gone_the_page_says_so_and_offers_a_retry() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    page.seed(&[("ada@example.com", "Ada")]).await;
+    page.visit().await;
+    page.expect_names(&["Ada"]).await;
+    page.server.stop(true).await;
+    page.fill("#search-email", "ada@example.com").await;
+    page.click("#search-form button[type=submit]").await;
+    page.until_text(
+        "#notice",
+        "The service cannot be reached. Check that it is running. Try again",
+    )
+    .await;
+    page.close().await;
+}
