@@ -1,9 +1,11 @@
 //! PostgreSQL only: losing the database gives 503s, never a hang or a crash,
 //! and the service recovers by itself when the database is back.
 //!
-//! The server reaches PostgreSQL through a TCP proxy this test controls, so
-//! "the database went away" cuts every open connection and refuses new ones
-//! without stopping the PostgreSQL that other tests share.
+//! Two ways, neither of which stops the PostgreSQL that other tests share:
+//! a TCP proxy the test controls between server and database ("the database
+//! went away" cuts every open connection and refuses new ones), and
+//! `pg_terminate_backend` on the server's own connections, as an
+//! administrator or a PostgreSQL restart would end them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -171,7 +173,7 @@ async fn without_the_database_requests_get_503_quickly_and_the_service_recovers(
 }
 
 #[tokio::test]
-async fn connections_killed_by_the_server_are_replaced() {
+async fn connections_cut_mid_way_are_replaced() {
     if skipped() {
         return;
     }
@@ -193,4 +195,60 @@ async fn connections_killed_by_the_server_are_replaced() {
     for _ in 0..20 {
         assert_eq!(app.get_user(&id).await.status(), StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn backends_terminated_by_an_administrator_are_replaced() {
+    if skipped() {
+        return;
+    }
+    // A name of its own, so only this server's connections are terminated.
+    let (url, _) = fresh_schema_named().await;
+    let name = format!("terminate_{}", uuid::Uuid::now_v7().simple());
+    let url = PostgresUrl::parse(&format!("{}&application_name={name}", url.as_str())).unwrap();
+    let app = spawn_app_on(url, |_| {}).await;
+    let user = app.create_user("ada@example.com", "Ada").await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    for _ in 0..8 {
+        assert_eq!(app.get_user(&id).await.status(), StatusCode::OK);
+    }
+
+    let base = std::env::var("TEST_DATABASE_URL").unwrap();
+    let (admin, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let terminated: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        terminated >= 1,
+        "the server had pooled connections to terminate"
+    );
+
+    // The first requests may meet a dead connection (503, never 500 or a
+    // hang); then the pool has replaced them.
+    for _ in 0..5 {
+        let status = app.get_user(&id).await.status();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
+    }
+    let recovered = eventually(Duration::from_secs(10), async || {
+        app.get_user(&id).await.status() == StatusCode::OK
+    })
+    .await;
+    assert!(recovered);
+    for _ in 0..20 {
+        assert_eq!(app.get_user(&id).await.status(), StatusCode::OK);
+    }
+    assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
+    app.create_user("bob@example.com", "Bob").await;
 }
