@@ -52,6 +52,9 @@ pub enum Command {
     /// Load users from NDJSON or CSV (stdin by default), keeping ids and
     /// timestamps, in one transaction.
     Import(ImportArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at
+    /// /openapi.json) and exit, without starting a server.
+    Openapi,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -7,6 +7,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::storage::UserStore;
 
 /// Liveness: the process answers. Never touches the database.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers", body = String, content_type = "text/plain", example = "OK"))
+)]
 pub(super) async fn health() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -23,6 +30,17 @@ struct ReadyResponse {
 /// Readiness: the database answers a read and the writer takes a
 /// transaction. Any failure is a 503, so a load balancer takes this instance
 /// out of rotation instead of seeing a 500.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    summary = "Readiness: the database answers and accepts writes",
+    responses(
+        (status = 200, description = "Ready", body = super::openapi::ReadySchema),
+        (status = 503, description = "The database is unreachable, read-only or full", body = super::openapi::ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait")))
+    )
+)]
 pub(super) async fn ready<S: UserStore>(store: web::Data<S>) -> ApiResult<HttpResponse> {
     let readiness = store
         .ready()

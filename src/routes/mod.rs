@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod health;
 mod json_object;
+mod openapi;
 mod page;
 mod rejection;
 mod request_id;
@@ -15,6 +16,7 @@ use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use dto::UserResponse;
+pub use openapi::document as openapi_document;
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
 
@@ -23,18 +25,37 @@ use crate::storage::UserStore;
 /// The largest request body accepted, in bytes.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// Every path [`configure`] registers, as the OpenAPI document writes it. A
+/// test checks this list, the document and the live server against each
+/// other, so a route cannot be added to one and forgotten in another.
+pub const PATHS: [&str; 7] = [
+    "/",
+    "/static/{file}",
+    "/openapi.json",
+    "/health",
+    "/ready",
+    "/users",
+    "/users/{id}",
+];
+
 /// Registers every route of the API on `cfg`.
 pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) {
     cfg.service(
         web::resource("/")
-            .route(web::get().to(page::asset))
-            .route(web::head().to(page::asset))
+            .route(web::get().to(page::index))
+            .route(web::head().to(page::index))
             .default_service(web::to(rejection::allow_get_head)),
     )
     .service(
         web::resource("/static/{file}")
-            .route(web::get().to(page::asset))
-            .route(web::head().to(page::asset))
+            .route(web::get().to(page::static_asset))
+            .route(web::head().to(page::static_asset))
+            .default_service(web::to(rejection::allow_get_head)),
+    )
+    .service(
+        web::resource("/openapi.json")
+            .route(web::get().to(openapi::openapi_json))
+            .route(web::head().to(openapi::openapi_json))
             .default_service(web::to(rejection::allow_get_head)),
     )
     .service(

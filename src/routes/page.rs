@@ -56,8 +56,46 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The web page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "page",
+    summary = "The web page",
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html; charset=utf-8",
+            headers(("ETag" = String), ("Content-Security-Policy" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag")
+    )
+)]
+pub(super) async fn index(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    asset(request).await
+}
+
+/// A script or style sheet of the page.
+#[utoipa::path(
+    get,
+    path = "/static/{file}",
+    tag = "page",
+    summary = "An asset of the web page",
+    params(("file" = String, Path, description = "An asset of the page", example = "app.js")),
+    responses(
+        (status = 200, description = "The asset",
+            content(
+                (String = "text/javascript; charset=utf-8"),
+                (String = "text/css; charset=utf-8")
+            ),
+            headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 404, description = "No such asset", body = super::openapi::ErrorSchema)
+    )
+)]
+pub(super) async fn static_asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    asset(request).await
+}
+
 /// `GET`/`HEAD` of `/` or a file under `/static/`.
-pub(super) async fn asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let path = request.path();
     let Some(index) = ASSETS.iter().position(|asset| asset.path == path) else {
         return Err(ApiError::RouteNotFound);

@@ -5,6 +5,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest, UserResponse};
 use super::json_object::Object;
+use super::openapi::ErrorSchema;
 use crate::domain::{Email, NewUser, UserId, UserPatch};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{Cursor, ListQuery, UserStore};
@@ -14,6 +15,30 @@ fn parse_id(raw: &str) -> ApiResult<UserId> {
 }
 
 /// `GET /users`: newest first, paged by cursor.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    summary = "List users, newest first",
+    description = "Pages are keyset pages: a `Link: <…>; rel=\"next\"` header names the next \
+                   one while more follow. A user that exists throughout a walk is listed \
+                   exactly once, even while others are added or deleted.",
+    params(
+        ("limit" = Option<u32>, Query, description = "Users per page, 1 to 1000", minimum = 1, maximum = 1000, example = 100),
+        ("cursor" = Option<String>, Query, description = "Where the page starts: taken from a `Link` header, opaque", pattern = r"^[A-Za-z0-9_-]{39}$"),
+        ("email" = Option<String>, Query, description = "Only the user with this email (exact, case-insensitive)", max_length = 254, pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s.\x00-\x1f\x7f-\x9f](?:[^@\s\x00-\x1f\x7f-\x9f]*\.)+[^@\s.\x00-\x1f\x7f-\x9f]+\s*$")
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of users", body = [super::openapi::UserSchema],
+            headers(("Link" = String, description = "`</users?limit=…&cursor=…>; rel=\"next\"` when more users follow"))),
+        (status = 400, description = "`limit`, `cursor` or `email` is invalid", body = ErrorSchema),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 503, description = "The database cannot serve now", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait")))
+    )
+)]
 pub(super) async fn list_users<S: UserStore>(
     store: web::Data<S>,
     params: web::Query<ListParams>,
@@ -55,6 +80,28 @@ pub(super) async fn list_users<S: UserStore>(
 }
 
 /// `POST /users`: 201 with the user and its `Location`.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    summary = "Create a user",
+    description = "The 201 is sent only after the user is durable.",
+    request_body(content = super::openapi::NewUserSchema, content_type = "application/json"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = super::openapi::UserSchema,
+            headers(("Location" = String, description = "`/users/{id}` of the new user"))),
+        (status = 400, description = "A field is invalid (`validation`) or the body is not a JSON object (`bad_request`)", body = ErrorSchema),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 409, description = "The email is taken", body = ErrorSchema),
+        (status = 413, description = "The body is over 64 KiB", body = ErrorSchema),
+        (status = 415, description = "The body is not `application/json`", body = ErrorSchema),
+        (status = 503, description = "The database cannot serve now", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 507, description = "The database is full (`--max-db-size`)", body = ErrorSchema)
+    )
+)]
 pub(super) async fn create_user<S: UserStore>(
     store: web::Data<S>,
     body: web::Json<Object<CreateUserRequest>>,
@@ -106,13 +153,53 @@ fn id_segment(path: &str) -> Option<&str> {
 }
 
 /// `GET /users/{id}`.
-async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Read a user",
+    params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = super::openapi::UserSchema),
+        (status = 400, description = "The id is not a UUID", body = ErrorSchema),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such user", body = ErrorSchema),
+        (status = 503, description = "The database cannot serve now", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait")))
+    )
+)]
+pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
     let user = store.get(id).await?;
     Ok(HttpResponse::Ok().json(UserResponse(&user)))
 }
 
 /// `PATCH /users/{id}`.
-async fn update_user<S: UserStore>(
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Change a user's email or name",
+    description = "Equal values change nothing, not even `updated_at`.",
+    params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
+    request_body(content = super::openapi::UserPatchSchema, content_type = "application/json"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed user", body = super::openapi::UserSchema),
+        (status = 400, description = "The id is not a UUID, a field is invalid or `null`, or the body is not a JSON object", body = ErrorSchema),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such user", body = ErrorSchema),
+        (status = 409, description = "The new email is taken", body = ErrorSchema),
+        (status = 413, description = "The body is over 64 KiB", body = ErrorSchema),
+        (status = 415, description = "The body is not `application/json`", body = ErrorSchema),
+        (status = 503, description = "The database cannot serve now", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
+        (status = 507, description = "The database is full (`--max-db-size`)", body = ErrorSchema)
+    )
+)]
+pub(super) async fn update_user<S: UserStore>(
     store: &S,
     id: UserId,
     patch: UserPatch,
@@ -122,7 +209,24 @@ async fn update_user<S: UserStore>(
 }
 
 /// `DELETE /users/{id}`: 204.
-async fn delete_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Delete a user",
+    params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a UUID", body = ErrorSchema),
+        (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 404, description = "No such user", body = ErrorSchema),
+        (status = 503, description = "The database cannot serve now", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait")))
+    )
+)]
+pub(super) async fn delete_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
     store.delete(id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

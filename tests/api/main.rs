@@ -43,6 +43,7 @@ mod health;
 mod helpers;
 mod list;
 mod middleware;
+mod openapi;
 mod page;
 #[path = "../support/postgres.rs"]
 mod pg_support;
