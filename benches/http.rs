@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service, TestRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
+use user_service::metrics::Metrics;
 use user_service::routes::ApiTokens;
 use user_service::startup::{app, HttpSettings};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -13,16 +14,19 @@ use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
 fn http(c: &mut Criterion) {
     let rt = actix_web::rt::System::new();
     let dir = tempfile::tempdir().unwrap();
+    let metrics = Metrics::new();
     let store = SqliteStore::open(&SqliteOptions {
         path: dir.path().join("bench.db"),
         durability: Durability::Full,
         max_size: None,
         readers: 4,
+        metrics: metrics.storage(),
     })
     .unwrap();
     let settings = HttpSettings {
         api_tokens: ApiTokens::default(),
         cors_origins: Vec::new(),
+        metrics,
     };
     let service = rt.block_on(init_service(app(store.clone(), &settings)));
     let mut ids = Vec::new();

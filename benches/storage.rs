@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use user_service::domain::{Email, NewUser, UserId, UserName};
+use user_service::metrics::StorageMetrics;
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
 use user_service::storage::{ListQuery, UserStore};
 
@@ -26,6 +27,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         durability,
         max_size: None,
         readers: 4,
+        metrics: StorageMetrics::detached(),
     })
     .unwrap()
 }

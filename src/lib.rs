@@ -6,6 +6,7 @@
 //! - [`startup`]: [`startup::Application`] binds, serves and shuts down;
 //!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
+//! - [`metrics`]: the Prometheus registry of one running service.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
 //!   no actix, no SQL.
 //! - [`routes`]: handlers and request/response shapes; the only place that
@@ -23,6 +24,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod storage;

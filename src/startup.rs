@@ -3,6 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -12,6 +13,7 @@ use actix_web::middleware::{from_fn, Compress, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
+use crate::metrics::Metrics;
 use crate::routes::{self, ApiTokens};
 use crate::storage::postgres::{self, PgOptions, PgStore};
 use crate::storage::sqlite::{self, Durability, SqliteOptions, SqliteStore};
@@ -84,6 +86,8 @@ pub enum StartupError {
 pub struct HttpSettings {
     pub api_tokens: ApiTokens,
     pub cors_origins: Vec<String>,
+    /// The service's metrics; every worker records into the same registry.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The open database, whichever backend it is.
@@ -113,6 +117,7 @@ impl Application {
     /// Opens the database (applying migrations) and binds the listener.
     /// Port 0 picks a free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let metrics = Metrics::new();
         match &settings.database {
             DatabaseUrl::Sqlite(path) => {
                 let store = SqliteStore::open(&SqliteOptions {
@@ -120,13 +125,14 @@ impl Application {
                     durability: settings.durability,
                     max_size: settings.max_db_size,
                     readers: reader_pool_size(settings.workers),
+                    metrics: metrics.storage(),
                 })?;
                 let described = format!(
                     "database {} (durability {:?})",
                     path.display(),
                     settings.durability
                 );
-                let (port, server) = serve(&settings, store.clone(), &described)?;
+                let (port, server) = serve(&settings, store.clone(), metrics, &described)?;
                 Ok(Self {
                     port,
                     server,
@@ -143,6 +149,7 @@ impl Application {
                 let store = PgStore::connect(&PgOptions {
                     url: url.clone(),
                     pool_size: settings.db_pool_size.get(),
+                    metrics: metrics.storage(),
                 })
                 .await?;
                 let described = format!(
@@ -150,7 +157,7 @@ impl Application {
                     url.redacted(),
                     settings.db_pool_size
                 );
-                let (port, server) = serve(&settings, store.clone(), &described)?;
+                let (port, server) = serve(&settings, store.clone(), metrics, &described)?;
                 Ok(Self {
                     port,
                     server,
@@ -188,6 +195,7 @@ impl Application {
 fn serve<S: UserStore>(
     settings: &Settings,
     store: S,
+    metrics: Arc<Metrics>,
     described: &str,
 ) -> Result<(u16, Server), StartupError> {
     {
@@ -205,6 +213,7 @@ fn serve<S: UserStore>(
         let http = HttpSettings {
             api_tokens: ApiTokens::new(settings.api_tokens.clone()),
             cors_origins: settings.cors_origins.clone(),
+            metrics,
         };
         if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
             log::warn!(
@@ -251,8 +260,10 @@ pub fn app<S: UserStore>(
     >,
 > {
     let tokens = http.api_tokens.clone();
+    let metrics = Arc::clone(&http.metrics);
     App::new()
         .app_data(web::Data::new(store))
+        .app_data(web::Data::from(Arc::clone(&http.metrics)))
         .app_data(routes::json_config())
         .app_data(routes::query_config())
         .configure(|cfg| routes::configure::<S>(cfg, tokens))
@@ -264,6 +275,9 @@ pub fn app<S: UserStore>(
         .wrap(Compress::default())
         .wrap(from_fn(routes::request_id))
         .wrap(request_log())
+        .wrap(from_fn(move |req, next| {
+            routes::record_metrics(Arc::clone(&metrics), req, next)
+        }))
 }
 
 /// One line per request at `info`: method, path, status, time, request id.

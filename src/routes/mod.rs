@@ -6,6 +6,7 @@ mod auth;
 mod dto;
 mod health;
 mod json_object;
+mod metrics;
 mod openapi;
 mod page;
 mod rejection;
@@ -16,6 +17,7 @@ use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use dto::UserResponse;
+pub use metrics::record_metrics;
 pub use openapi::document as openapi_document;
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
@@ -28,10 +30,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Every path [`configure`] registers, as the OpenAPI document writes it. A
 /// test checks this list, the document and the live server against each
 /// other, so a route cannot be added to one and forgotten in another.
-pub const PATHS: [&str; 7] = [
+pub const PATHS: [&str; 8] = [
     "/",
     "/static/{file}",
     "/openapi.json",
+    "/metrics",
     "/health",
     "/ready",
     "/users",
@@ -56,6 +59,13 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
         web::resource("/openapi.json")
             .route(web::get().to(openapi::openapi_json))
             .route(web::head().to(openapi::openapi_json))
+            .default_service(web::to(rejection::allow_get_head)),
+    )
+    .service(
+        web::resource("/metrics")
+            .wrap(auth::RequireToken::new(tokens.clone()))
+            .route(web::get().to(metrics::metrics_text::<S>))
+            .route(web::head().to(metrics::metrics_text::<S>))
             .default_service(web::to(rejection::allow_get_head)),
     )
     .service(

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{health, page, users};
+use super::{health, metrics, page, users};
 
 /// A user as every endpoint returns it.
 #[derive(Serialize, ToSchema)]
@@ -142,6 +142,7 @@ pub(super) struct ReadySchema {
         users::update_user,
         users::delete_user,
         openapi_json,
+        metrics::metrics_text,
     ),
     components(schemas(UserSchema, NewUserSchema, UserPatchSchema, ErrorSchema, ErrorCode, ReadySchema)),
     modifiers(&BearerToken),
@@ -280,7 +281,16 @@ mod tests {
             );
         }
         let name = pattern("NewUser", "name");
-        for sample in ["Ada", " Ada Lovelace ", "Zoë 🙂", "", "   ", "Ada\u{0}", "A\tB", "\tAda\n"] {
+        for sample in [
+            "Ada",
+            " Ada Lovelace ",
+            "Zoë 🙂",
+            "",
+            "   ",
+            "Ada\u{0}",
+            "A\tB",
+            "\tAda\n",
+        ] {
             assert_eq!(
                 name.is_match(sample),
                 UserName::parse(sample).is_ok(),

@@ -35,6 +35,22 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// Gauges of the storage layer, read when metrics are scraped. Figures a
+/// backend does not have are 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Connections the read (SQLite) or main (PostgreSQL) pool holds open.
+    pub pool_open: u64,
+    /// Of those, how many are idle.
+    pub pool_idle: u64,
+    /// Requests waiting for a pooled connection (PostgreSQL).
+    pub pool_waiting: u64,
+    /// Writes queued for the writer thread (SQLite).
+    pub write_queue: u64,
+    /// Bytes the data takes: SQLite file and WAL, or PostgreSQL's users table.
+    pub database_bytes: u64,
+}
+
 /// What a readiness probe learned about the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Readiness {
@@ -74,4 +90,8 @@ pub trait UserStore: Clone + Send + Sync + 'static {
 
     /// Checks that the database answers a query and accepts writes.
     fn ready(&self) -> impl Future<Output = Result<Readiness, StoreError>> + Send;
+
+    /// Current pool, queue and size figures, for metrics. Never fails:
+    /// what cannot be read now is 0.
+    fn stats(&self) -> impl Future<Output = StoreStats> + Send;
 }

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{export, import, Format, ImportOptions};
 use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
+use crate::metrics::StorageMetrics;
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
 use crate::storage::sqlite::{Durability, SqliteLoader, SqliteOptions, SqliteStore};
 
@@ -39,6 +40,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
                 durability: Durability::Full,
                 max_size: None,
                 readers: 2,
+                metrics: StorageMetrics::detached(),
             })
             .map_err(|e| e.to_string())?;
             let result = export(&store, out, format, tick).await;
@@ -50,6 +52,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
             let store = PgStore::connect(&PgOptions {
                 url: url.clone(),
                 pool_size: 1,
+                metrics: StorageMetrics::detached(),
             })
             .await
             .map_err(|e| e.to_string())?;

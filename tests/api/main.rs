@@ -42,6 +42,7 @@ mod get;
 mod health;
 mod helpers;
 mod list;
+mod metrics;
 mod middleware;
 mod openapi;
 mod page;

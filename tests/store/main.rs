@@ -6,6 +6,7 @@
 mod support;
 
 use user_service::domain::{Email, NewUser, Timestamp, UserName, UserPatch};
+use user_service::metrics::StorageMetrics;
 use user_service::storage::postgres::{PgOptions, PgStore};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
 use user_service::storage::{ListQuery, StoreError, UserStore};
@@ -235,6 +236,7 @@ fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
         durability: Durability::Full,
         max_size: None,
         readers: 4,
+        metrics: StorageMetrics::detached(),
     })
     .unwrap()
 }
@@ -246,8 +248,12 @@ async fn postgres_store() -> Option<PgStore> {
     }
     let (url, _) = support::fresh_schema_named().await;
     Some(
-        PgStore::connect(&PgOptions { url, pool_size: 4 })
-            .await
-            .unwrap(),
+        PgStore::connect(&PgOptions {
+            url,
+            pool_size: 4,
+            metrics: StorageMetrics::detached(),
+        })
+        .await
+        .unwrap(),
     )
 }

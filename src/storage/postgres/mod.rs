@@ -18,9 +18,10 @@ pub use error::OpenError;
 pub use migrate::migrate;
 
 use self::error::pool_error;
-use super::{ListQuery, Page, Readiness, StoreError, UserStore};
+use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
 use crate::config::PostgresUrl;
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+use crate::metrics::StorageMetrics;
 
 /// How long a new connection may take before the attempt counts as failed
 /// (unless the URL sets `connect_timeout`).
@@ -37,12 +38,15 @@ pub struct PgOptions {
     pub url: PostgresUrl,
     /// Connections this instance keeps open at most.
     pub pool_size: usize,
+    /// Where pool waits are recorded.
+    pub metrics: StorageMetrics,
 }
 
 /// A [`UserStore`] on PostgreSQL. Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    metrics: StorageMetrics,
 }
 
 impl PgStore {
@@ -72,7 +76,10 @@ impl PgStore {
                 url: options.url.redacted(),
                 reason: e.to_string(),
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            metrics: options.metrics.clone(),
+        })
     }
 
     /// Closes every pooled connection; later requests get 503.
@@ -81,7 +88,12 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(pool_error)
+        let started = Instant::now();
+        let client = self.pool.get().await;
+        self.metrics
+            .pool_wait_seconds
+            .observe(started.elapsed().as_secs_f64());
+        client.map_err(pool_error)
     }
 }
 
@@ -170,5 +182,22 @@ impl UserStore for PgStore {
         Ok(Readiness {
             latency: started.elapsed(),
         })
+    }
+
+    async fn stats(&self) -> StoreStats {
+        let status = self.pool.status();
+        let database_bytes = bounded(async {
+            let client = self.client().await?;
+            queries::table_bytes(&client).await
+        })
+        .await
+        .unwrap_or(0);
+        StoreStats {
+            pool_open: status.size as u64,
+            pool_idle: status.available as u64,
+            pool_waiting: status.waiting as u64,
+            write_queue: 0,
+            database_bytes,
+        }
     }
 }

@@ -200,6 +200,17 @@ pub(super) async fn probe(client: &impl GenericClient) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Bytes of the users table with its indexes and TOAST.
+pub(super) async fn table_bytes(client: &impl GenericClient) -> Result<u64, StoreError> {
+    let stmt = client
+        .prepare_cached("SELECT pg_total_relation_size('users')")
+        .await
+        .map_err(store_error)?;
+    let row = client.query_one(&stmt, &[]).await.map_err(store_error)?;
+    let bytes: i64 = row.try_get(0).map_err(StoreError::internal)?;
+    Ok(u64::try_from(bytes).unwrap_or(0))
+}
+
 pub(super) fn to_datetime(at: Timestamp) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.unix_micros()) * 1_000)
         .map_err(StoreError::internal)

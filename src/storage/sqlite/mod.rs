@@ -22,8 +22,9 @@ pub use migrate::migrate;
 use self::checkpoint::Checkpointer;
 use self::reader::ReaderPool;
 use self::writer::{WriteOp, Writer};
-use super::{ListQuery, Page, Readiness, StoreError, UserStore};
+use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+use crate::metrics::StorageMetrics;
 
 /// How to open a SQLite database.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct SqliteOptions {
     pub max_size: Option<u64>,
     /// Read connections kept open for concurrent readers.
     pub readers: u32,
+    /// Where the writer and the read pool record what they do.
+    pub metrics: StorageMetrics,
 }
 
 /// A [`UserStore`] on one SQLite file. Cheap to clone; all clones share the
@@ -54,8 +57,8 @@ impl SqliteStore {
         if let Some(bytes) = options.max_size {
             connection::cap_size(&conn, &options.path, bytes)?;
         }
-        let readers = ReaderPool::open(&options.path, options.readers)?;
-        let writer = Writer::start(conn)?;
+        let readers = ReaderPool::open(&options.path, options.readers, options.metrics.clone())?;
+        let writer = Writer::start(conn, options.metrics.clone())?;
         let checkpointer = Checkpointer::start(&options.path, writer.activity())?;
         Ok(Self {
             readers,
@@ -116,5 +119,21 @@ impl UserStore for SqliteStore {
         Ok(Readiness {
             latency: started.elapsed(),
         })
+    }
+
+    async fn stats(&self) -> StoreStats {
+        let (pool_open, pool_idle) = self.readers.state();
+        // Two `stat` calls: too short to be worth a thread hop.
+        let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        let path = self.readers.path();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        StoreStats {
+            pool_open,
+            pool_idle,
+            pool_waiting: 0,
+            write_queue: self.writer.queued(),
+            database_bytes: size(path) + size(std::path::Path::new(&wal)),
+        }
     }
 }

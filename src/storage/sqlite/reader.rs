@@ -5,13 +5,14 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use super::connection::{OpenError, BUSY_TIMEOUT};
+use crate::metrics::StorageMetrics;
 use crate::storage::StoreError;
 
 /// How long a read waits for a free connection before the service reports
@@ -59,10 +60,11 @@ pub(super) struct ReaderPool {
     id: u64,
     pool: Pool<SqliteConnectionManager>,
     path: Arc<PathBuf>,
+    metrics: StorageMetrics,
 }
 
 impl ReaderPool {
-    pub(super) fn open(path: &Path, size: u32) -> Result<Self, OpenError> {
+    pub(super) fn open(path: &Path, size: u32, metrics: StorageMetrics) -> Result<Self, OpenError> {
         let manager = SqliteConnectionManager::file(path).with_flags(read_flags());
         let pool = Pool::builder()
             .max_size(size.max(1))
@@ -81,7 +83,22 @@ impl ReaderPool {
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
             pool,
             path: Arc::new(path.to_path_buf()),
+            metrics,
         })
+    }
+
+    /// The database file these connections read.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Connections open, and of those idle.
+    pub(super) fn state(&self) -> (u64, u64) {
+        let state = self.pool.state();
+        (
+            u64::from(state.connections),
+            u64::from(state.idle_connections),
+        )
     }
 
     /// Runs `read` on a pooled connection on the blocking thread pool, so
@@ -92,10 +109,13 @@ impl ReaderPool {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let wait = self.metrics.pool_wait_seconds.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = pool
-                .get()
-                .map_err(|e| StoreError::Unavailable(format!("no read connection: {e}")))?;
+            let started = Instant::now();
+            let conn = pool.get();
+            wait.observe(started.elapsed().as_secs_f64());
+            let conn =
+                conn.map_err(|e| StoreError::Unavailable(format!("no read connection: {e}")))?;
             read(&conn)
         })
         .await

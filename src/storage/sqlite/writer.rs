@@ -21,6 +21,7 @@ use super::connection::store_error;
 use super::queries;
 use super::OpenError;
 use crate::domain::{Timestamp, User, UserId, UserPatch};
+use crate::metrics::StorageMetrics;
 use crate::storage::StoreError;
 
 /// Ops waiting beyond this make new writers wait (back-pressure).
@@ -75,13 +76,13 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Result<Self, OpenError> {
+    pub(super) fn start(conn: Connection, metrics: StorageMetrics) -> Result<Self, OpenError> {
         let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
         let activity = Arc::new(WalActivity::default());
         let shared = Arc::clone(&activity);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, inbox, &shared))
+            .spawn(move || run(conn, inbox, &shared, &metrics))
             .map_err(|e| OpenError::CannotOpen {
                 path: Default::default(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -91,6 +92,11 @@ impl Writer {
             thread: Arc::new(Mutex::new(Some(thread))),
             activity,
         })
+    }
+
+    /// Writes waiting in the queue now.
+    pub(super) fn queued(&self) -> u64 {
+        (self.queue.max_capacity() - self.queue.capacity()) as u64
     }
 
     /// The writer's activity, for the checkpointer to watch.
@@ -130,7 +136,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActivity) {
+fn run(
+    conn: Connection,
+    mut inbox: mpsc::Receiver<Message>,
+    activity: &WalActivity,
+    metrics: &StorageMetrics,
+) {
     let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
@@ -150,7 +161,7 @@ fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActiv
             }
         }
         if !batch.is_empty() {
-            commit_batch_or_recover(&conn, &mut batch);
+            commit_batch_or_recover(&conn, &mut batch, metrics);
             activity.commits.fetch_add(1, Ordering::Relaxed);
             activity.catch_up(&conn);
         }
@@ -167,8 +178,12 @@ fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, activity: &WalActiv
 /// Like [`commit_batch`], but a panic (a bug) fails only this batch's
 /// requests (their replies are dropped: 500) instead of stopping every
 /// future write.
-fn commit_batch_or_recover(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit_batch(conn, batch)));
+fn commit_batch_or_recover(
+    conn: &Connection,
+    batch: &mut Vec<(WriteOp, Reply)>,
+    metrics: &StorageMetrics,
+) {
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| commit_batch(conn, batch, metrics)));
     if outcome.is_err() {
         log::error!(
             "the writer panicked applying a batch of {}; it was rolled back",
@@ -184,7 +199,7 @@ fn commit_batch_or_recover(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>)
 }
 
 /// Applies every op of `batch` in one transaction and replies to each.
-fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
+fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>, metrics: &StorageMetrics) {
     let size = batch.len();
     let started = Instant::now();
     let results = match apply_all(conn, batch) {
@@ -194,9 +209,12 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<(WriteOp, Reply)>) {
             batch.iter().map(|_| Err(same_failure(&e))).collect()
         }
     };
+    let elapsed = started.elapsed();
+    metrics.batch_size.observe(size as f64);
+    metrics.commit_seconds.observe(elapsed.as_secs_f64());
     log::debug!(
         "committed a batch of {size} writes in {} us",
-        started.elapsed().as_micros()
+        elapsed.as_micros()
     );
     for ((_, reply), result) in batch.drain(..).zip(results) {
         // The requester may have gone away; its write is committed anyway.
