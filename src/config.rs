@@ -55,6 +55,20 @@ pub enum Command {
     /// Print the OpenAPI 3.1 document of the HTTP API (as served at
     /// /openapi.json) and exit, without starting a server.
     Openapi,
+    /// Wait until a running service answers 200 on /ready (for systemd's
+    /// ExecStartPost and scripts without curl); exit 1 on timeout.
+    WaitReady(WaitReadyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitReadyArgs {
+    /// The service's address, as given to `--bind`.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:3000")]
+    pub address: String,
+
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]

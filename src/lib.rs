@@ -7,6 +7,7 @@
 //!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
 //! - [`metrics`]: the Prometheus registry of one running service.
+//! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
 //!   no actix, no SQL.
 //! - [`routes`]: handlers and request/response shapes; the only place that
@@ -25,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod probe;
 pub mod routes;
 pub mod startup;
 pub mod storage;

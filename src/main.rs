@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         Command::Backup(args) => backup(args.database.database_url, &args.to),
         Command::Export(args) => transfer(transfer::run_export(args)),
         Command::Import(args) => transfer(transfer::run_import(args)),
+        Command::WaitReady(args) => user_service::probe::wait_ready(
+            &args.address,
+            std::time::Duration::from_secs(args.timeout),
+        ),
         Command::Openapi => {
             println!("{}", user_service::routes::openapi_document());
             Ok(())

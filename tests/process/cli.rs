@@ -283,3 +283,17 @@ fn sqlite_only_settings_are_refused_for_postgres() {
     ]);
     assert_clean_failure(&output, "for PostgreSQL use pg_dump");
 }
+
+#[test]
+fn wait_ready_returns_once_the_service_is_ready_and_fails_when_it_never_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::server::Server::start(&dir.path().join("users.db"), &[]);
+    let address = server.address.trim_start_matches("http://").to_owned();
+    let output = run(&["wait-ready", "--address", &address, "--timeout", "10"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let started = std::time::Instant::now();
+    let output = run(&["wait-ready", "--address", "127.0.0.1:1", "--timeout", "1"]);
+    assert_clean_failure(&output, "127.0.0.1:1 was not ready within 1 s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

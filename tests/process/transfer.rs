@@ -7,18 +7,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::server::BIN;
+use crate::server::{run, BIN};
 
 #[path = "../support/postgres.rs"]
 mod pg_support;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run user-service")
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
