@@ -8,6 +8,7 @@ load generator, and prints a Markdown table.
     python3 benches/load.py --url original=http://127.0.0.1:8080 --targets floor,full
     python3 benches/load.py --targets floor,full,postgres \
         --postgres postgres://user:pw@127.0.0.1/db --json results.json
+    python3 benches/load.py --targets full --binary before=/tmp/old/user-service
 
 Targets: `full` and `normal` (user-service on SQLite with that --durability),
 `postgres` (user-service on the PostgreSQL that --postgres names, a fresh
@@ -83,9 +84,13 @@ def pin_postgres(cpus):
                        stderr=subprocess.DEVNULL)
 
 
-def start(target, port, tmp, postgres=None):
+def start(target, port, tmp, postgres=None, binaries=None):
     release = os.path.join(ROOT, "target", "release")
-    if target == "floor":
+    if binaries and target in binaries:
+        db = os.path.join(tmp, f"{target}-{port}.db")
+        cmd = [binaries[target], "serve", "--database-url", db,
+               "--bind", f"127.0.0.1:{port}", "--workers", "1", "--durability", "full"]
+    elif target == "floor":
         cmd = [os.path.join(release, "examples", "floor"), f"127.0.0.1:{port}", "1"]
     elif target == "postgres":
         schema = f"load_{port}_{os.getpid()}"
@@ -206,6 +211,9 @@ def main():
     parser.add_argument("--postgres", help="postgres:// URL for the `postgres` target "
                         "(a role that may create schemas)")
     parser.add_argument("--json", help="write every run's numbers to this file")
+    parser.add_argument("--binary", action="append", default=[], metavar="NAME=PATH",
+                        help="another user-service binary to run like `full` (e.g. an "
+                             "older build), measured in the same run as target NAME")
     parser.add_argument("--update-doc", metavar="FILE",
                         help="also write the tables into FILE between the lines "
                              "<!-- load:begin --> and <!-- load:end -->")
@@ -216,7 +224,8 @@ def main():
     need("taskset", "apt-get install util-linux")
     if not args.no_build:
         build()
-    targets = [t for t in args.targets.split(",") if t]
+    args.binaries = dict(b.split("=", 1) for b in args.binary)
+    targets = [t for t in args.targets.split(",") if t] + list(args.binaries)
     unknown = set(args.phases.split(",")) - set(PHASES)
     if unknown:
         sys.exit(f"unknown phases: {sorted(unknown)}")
@@ -276,7 +285,7 @@ def measure(args, targets, externals, all_results):
                 if target in externals:
                     proc, url = None, externals[target]
                 else:
-                    proc, url = start(target, port, tmp, args.postgres)
+                    proc, url = start(target, port, tmp, args.postgres, args.binaries)
                 try:
                     results = run_target(target, url, args, tmp, run_no)
                     if proc:
