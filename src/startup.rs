@@ -280,11 +280,15 @@ pub fn app<S: UserStore>(
         }))
 }
 
-/// One line per request at `info`: method, path, status, time, request id.
-/// The query string is left out: it can hold an email address or a cursor.
+/// One line per request at `info`: method, path, route template, status,
+/// time, request id. The query string is left out: it can hold an email
+/// address or a cursor.
 fn request_log() -> Logger {
-    Logger::new("%{method}xi %U %s %Dms request_id=%{x-request-id}o")
+    Logger::new("%{method}xi %U route=%{route}xi %s %Dms request_id=%{x-request-id}o")
         .custom_request_replace("method", |req| req.method().to_string())
+        .custom_request_replace("route", |req| {
+            crate::metrics::route_of(req.path()).to_owned()
+        })
 }
 
 /// Cross-origin access for the configured origins only, with the methods

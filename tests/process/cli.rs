@@ -297,3 +297,42 @@ fn wait_ready_returns_once_the_service_is_ready_and_fails_when_it_never_is() {
     assert_clean_failure(&output, "127.0.0.1:1 was not ready within 1 s");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_is_one_log_line_with_method_route_status_time_and_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::server::Server::start(&dir.path().join("users.db"), &[]);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let path = "/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10?email=secret@example.com";
+    let response = client
+        .get(server.url(path))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let line = loop {
+        if let Some(line) = server
+            .log()
+            .into_iter()
+            .find(|l| l.contains("request_id=trace-42"))
+        {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log line for the request"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(
+        line.contains("GET /users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10 route=/users/{id} 404 "),
+        "{line}"
+    );
+    assert!(line.contains("ms request_id=trace-42"), "{line}");
+    assert!(
+        !line.contains("secret@example.com"),
+        "no query string in logs: {line}"
+    );
+}
