@@ -27,6 +27,7 @@ fn http(c: &mut Criterion) {
         api_tokens: ApiTokens::default(),
         cors_origins: Vec::new(),
         metrics,
+        rate_limiter: None,
     };
     let service = rt.block_on(init_service(app(store.clone(), &settings)));
     let mut ids = Vec::new();

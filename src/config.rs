@@ -2,7 +2,7 @@
 //! settings. A bad value is a clap error: one clear line, exit status 2.
 
 use std::net::SocketAddr;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -131,6 +131,17 @@ pub struct ServeArgs {
     /// SQLite only. [default: no cap]
     #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
     pub max_db_size: Option<u64>,
+
+    /// Limit each client IP address to this many requests, e.g. `100/s` or
+    /// `600/min`; over it: 429 `rate_limited` with `Retry-After`. `/health`
+    /// and `/ready` are never limited. [default: no limit]
+    #[arg(long, env = "RATE_LIMIT", value_parser = crate::routes::parse_rate)]
+    pub rate_limit: Option<NonZeroU32>,
+
+    /// Requests a client may send at once before `--rate-limit` applies.
+    /// [default: one second's worth]
+    #[arg(long, env = "RATE_LIMIT_BURST", requires = "rate_limit")]
+    pub rate_limit_burst: Option<NonZeroU32>,
 
     /// PostgreSQL only: connections this instance keeps to the database
     /// (keep instances x pool size below the server's `max_connections`).

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// 415 `unsupported_media_type`.
     #[error("Request body must be application/json")]
     UnsupportedMediaType,
+    /// 429 `rate_limited`: this client sent more than `--rate-limit` allows.
+    #[error("Too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
     /// 503 `unavailable`; the reason goes to the log only.
     #[error("Service unavailable, retry later")]
     Unavailable(String),
@@ -75,6 +78,7 @@ impl ApiError {
             Self::EmailTaken => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::InsufficientStorage => "insufficient_storage",
             Self::Internal(_) => "internal",
@@ -108,6 +112,7 @@ impl ResponseError for ApiError {
             Self::EmailTaken => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -134,6 +139,9 @@ impl ResponseError for ApiError {
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECONDS),
                 ));
+            }
+            Self::RateLimited { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, *retry_after));
             }
             _ => {}
         }

@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::storage::StoreStats;
@@ -147,6 +147,7 @@ pub struct Metrics {
     /// `[route][method]` handles into `latency_vec`.
     latency: Vec<Vec<OnceLock<Histogram>>>,
     in_flight: IntGauge,
+    auth_rejected: IntCounter,
     pool: IntGaugeVec,
     write_queue: IntGauge,
     database_bytes: IntGauge,
@@ -177,6 +178,11 @@ impl Metrics {
         let in_flight = IntGauge::new(
             "user_service_http_requests_in_flight",
             "HTTP requests being handled now",
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let auth_rejected = IntCounter::new(
+            "user_service_auth_rejected_total",
+            "Requests refused for a missing or wrong API token",
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
         let pool = IntGaugeVec::new(
@@ -213,6 +219,7 @@ impl Metrics {
             Box::new(requests.clone()),
             Box::new(latency_vec.clone()),
             Box::new(in_flight.clone()),
+            Box::new(auth_rejected.clone()),
             Box::new(pool.clone()),
             Box::new(write_queue.clone()),
             Box::new(database_bytes.clone()),
@@ -229,11 +236,18 @@ impl Metrics {
             latency_vec,
             latency,
             in_flight,
+            auth_rejected,
             pool,
             write_queue,
             database_bytes,
             storage,
         })
+    }
+
+    /// Counts a request refused for its token; returns the total so far.
+    pub fn auth_rejected(&self) -> u64 {
+        self.auth_rejected.inc();
+        self.auth_rejected.get()
     }
 
     /// What the storage layer should record into.

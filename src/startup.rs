@@ -14,7 +14,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
 use crate::metrics::Metrics;
-use crate::routes::{self, ApiTokens};
+use crate::routes::{self, ApiTokens, RateLimitSetting, RateLimiter};
 use crate::storage::postgres::{self, PgOptions, PgStore};
 use crate::storage::sqlite::{self, Durability, SqliteOptions, SqliteStore};
 use crate::storage::UserStore;
@@ -33,6 +33,8 @@ pub struct Settings {
     pub workers: NonZeroUsize,
     pub api_tokens: Vec<String>,
     pub cors_origins: Vec<String>,
+    /// Requests per second and burst per client address; `None`: no limit.
+    pub rate_limit: Option<RateLimitSetting>,
 }
 
 impl TryFrom<ServeArgs> for Settings {
@@ -59,6 +61,10 @@ impl TryFrom<ServeArgs> for Settings {
             workers: args.workers.unwrap_or_else(default_workers),
             api_tokens,
             cors_origins: args.cors_origins,
+            rate_limit: args.rate_limit.map(|per_second| RateLimitSetting {
+                per_second,
+                burst: args.rate_limit_burst.unwrap_or(per_second),
+            }),
         })
     }
 }
@@ -88,6 +94,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// The service's metrics; every worker records into the same registry.
     pub metrics: Arc<Metrics>,
+    /// Shared by every worker, so a client's rate counts across them.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The open database, whichever backend it is.
@@ -214,6 +222,7 @@ fn serve<S: UserStore>(
             api_tokens: ApiTokens::new(settings.api_tokens.clone()),
             cors_origins: settings.cors_origins.clone(),
             metrics,
+            rate_limiter: settings.rate_limit.map(RateLimiter::new),
         };
         if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
             log::warn!(
@@ -261,17 +270,21 @@ pub fn app<S: UserStore>(
 > {
     let tokens = http.api_tokens.clone();
     let metrics = Arc::clone(&http.metrics);
+    let limiter = http.rate_limiter.clone();
     App::new()
         .app_data(web::Data::new(store))
         .app_data(web::Data::from(Arc::clone(&http.metrics)))
         .app_data(routes::json_config())
         .app_data(routes::query_config())
-        .configure(|cfg| routes::configure::<S>(cfg, tokens))
+        .configure(|cfg| routes::configure::<S>(cfg, tokens, Arc::clone(&http.metrics)))
         .default_service(web::to(routes::route_not_found))
         .wrap(Condition::new(
             !http.cors_origins.is_empty(),
             cors(&http.cors_origins),
         ))
+        .wrap(from_fn(move |req, next| {
+            routes::limit_rate(limiter.clone(), req, next)
+        }))
         .wrap(Compress::default())
         .wrap(from_fn(routes::request_id))
         .wrap(request_log())

@@ -15,6 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 /// The accepted API tokens; empty means the API is open.
 #[derive(Clone, Default)]
@@ -69,13 +70,34 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Middleware that answers 401 unless the request carries an accepted token.
+/// Counts a request refused for its token (metrics, and the log at 1, 10,
+/// 100, … so a brute-force attempt shows without flooding the log). The
+/// token itself is never logged.
+fn record_rejection(metrics: &Metrics, req: &ServiceRequest) {
+    let total = metrics.auth_rejected();
+    let from = req
+        .peer_addr()
+        .map_or_else(|| "an unknown address".to_owned(), |a| a.ip().to_string());
+    if total
+        .checked_ilog10()
+        .is_some_and(|p| 10u64.pow(p) == total)
+    {
+        log::warn!(
+            "{total} requests refused for a missing or wrong API token so far; the latest from {from}"
+        );
+    } else {
+        log::debug!("refused a request without a valid API token from {from}");
+    }
+}
+
 pub struct RequireToken {
     tokens: ApiTokens,
+    metrics: Arc<Metrics>,
 }
 
 impl RequireToken {
-    pub fn new(tokens: ApiTokens) -> Self {
-        Self { tokens }
+    pub fn new(tokens: ApiTokens, metrics: Arc<Metrics>) -> Self {
+        Self { tokens, metrics }
     }
 }
 
@@ -94,6 +116,7 @@ where
         ready(Ok(RequireTokenService {
             service: Rc::new(service),
             tokens: self.tokens.clone(),
+            metrics: Arc::clone(&self.metrics),
         }))
     }
 }
@@ -101,6 +124,7 @@ where
 pub struct RequireTokenService<S> {
     service: Rc<S>,
     tokens: ApiTokens,
+    metrics: Arc<Metrics>,
 }
 
 impl<S, B> Service<ServiceRequest> for RequireTokenService<S>
@@ -119,6 +143,7 @@ where
             let service = Rc::clone(&self.service);
             Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) })
         } else {
+            record_rejection(&self.metrics, &req);
             let response = ApiError::Unauthorized.error_response();
             Box::pin(ready(Ok(req.into_response(response).map_into_right_body())))
         }

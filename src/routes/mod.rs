@@ -9,9 +9,12 @@ mod json_object;
 mod metrics;
 mod openapi;
 mod page;
+mod rate_limit;
 mod rejection;
 mod request_id;
 mod users;
+
+use std::sync::Arc;
 
 use actix_web::web;
 
@@ -19,9 +22,11 @@ pub use auth::ApiTokens;
 pub use dto::UserResponse;
 pub use metrics::record_metrics;
 pub use openapi::document as openapi_document;
+pub use rate_limit::{limit_rate, parse_rate, RateLimitSetting, RateLimiter};
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
 
+use crate::metrics::Metrics;
 use crate::storage::UserStore;
 
 /// The largest request body accepted, in bytes.
@@ -42,7 +47,11 @@ pub const PATHS: [&str; 8] = [
 ];
 
 /// Registers every route of the API on `cfg`.
-pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) {
+pub fn configure<S: UserStore>(
+    cfg: &mut web::ServiceConfig,
+    tokens: ApiTokens,
+    metrics: Arc<Metrics>,
+) {
     cfg.service(
         web::resource("/")
             .route(web::get().to(page::index))
@@ -63,7 +72,10 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
     )
     .service(
         web::resource("/metrics")
-            .wrap(auth::RequireToken::new(tokens.clone()))
+            .wrap(auth::RequireToken::new(
+                tokens.clone(),
+                Arc::clone(&metrics),
+            ))
             .route(web::get().to(metrics::metrics_text::<S>))
             .route(web::head().to(metrics::metrics_text::<S>))
             .default_service(web::to(rejection::allow_get_head)),
@@ -82,7 +94,7 @@ pub fn configure<S: UserStore>(cfg: &mut web::ServiceConfig, tokens: ApiTokens) 
     )
     .service(
         web::scope("/users")
-            .wrap(auth::RequireToken::new(tokens))
+            .wrap(auth::RequireToken::new(tokens, metrics))
             .service(
                 web::resource("")
                     .route(web::get().to(users::list_users::<S>))

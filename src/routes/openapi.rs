@@ -104,6 +104,7 @@ pub(super) enum ErrorCode {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    RateLimited,
     Unavailable,
     InsufficientStorage,
     Internal,
@@ -315,6 +316,7 @@ mod tests {
             ApiError::EmailTaken,
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::UnsupportedMediaType,
+            ApiError::RateLimited { retry_after: 1 },
             ApiError::Unavailable(String::new()),
             ApiError::InsufficientStorage,
             ApiError::Internal(String::new()),
@@ -327,6 +329,6 @@ mod tests {
                 error.code()
             );
         }
-        assert_eq!(documented.len(), 11, "and nothing else is");
+        assert_eq!(documented.len(), 12, "and nothing else is");
     }
 }

@@ -35,6 +35,8 @@ fn parse_id(raw: &str) -> ApiResult<UserId> {
         (status = 400, description = "`limit`, `cursor` or `email` is invalid", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "The database cannot serve now", body = ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait")))
     )
@@ -97,6 +99,8 @@ pub(super) async fn list_users<S: UserStore>(
         (status = 409, description = "The email is taken", body = ErrorSchema),
         (status = 413, description = "The body is over 64 KiB", body = ErrorSchema),
         (status = 415, description = "The body is not `application/json`", body = ErrorSchema),
+        (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "The database cannot serve now", body = ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 507, description = "The database is full (`--max-db-size`)", body = ErrorSchema)
@@ -166,6 +170,8 @@ fn id_segment(path: &str) -> Option<&str> {
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 404, description = "No such user", body = ErrorSchema),
+        (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "The database cannot serve now", body = ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait")))
     )
@@ -194,6 +200,8 @@ pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<H
         (status = 409, description = "The new email is taken", body = ErrorSchema),
         (status = 413, description = "The body is over 64 KiB", body = ErrorSchema),
         (status = 415, description = "The body is not `application/json`", body = ErrorSchema),
+        (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "The database cannot serve now", body = ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 507, description = "The database is full (`--max-db-size`)", body = ErrorSchema)
@@ -222,6 +230,8 @@ pub(super) async fn update_user<S: UserStore>(
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 404, description = "No such user", body = ErrorSchema),
+        (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
+            headers(("Retry-After" = String, description = "Seconds to wait"))),
         (status = 503, description = "The database cannot serve now", body = ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait")))
     )

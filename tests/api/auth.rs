@@ -116,3 +116,44 @@ on_every_backend! {
         assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn over_the_rate_limit_a_client_gets_429_with_retry_after_but_health_stays_open() {
+    use std::num::NonZeroU32;
+    use user_service::routes::RateLimitSetting;
+
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.rate_limit = Some(RateLimitSetting {
+            per_second: NonZeroU32::new(1).unwrap(),
+            burst: NonZeroU32::new(3).unwrap(),
+        })
+    })
+    .await;
+    for i in 0..3 {
+        assert_eq!(
+            app.get("/users").await.status(),
+            StatusCode::OK,
+            "request {i} is within the burst"
+        );
+    }
+    let response = app.get("/users").await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_error(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        None,
+        "over the limit",
+    )
+    .await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+        assert_eq!(app.get("/ready").await.status(), StatusCode::OK);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        app.get("/users").await.status(),
+        StatusCode::OK,
+        "the rate refills"
+    );
+}

@@ -98,6 +98,7 @@ async fn start(database: DatabaseUrl, configure: impl FnOnce(&mut Settings)) -> 
         workers: NonZeroUsize::new(2).expect("2 > 0"),
         api_tokens: Vec::new(),
         cors_origins: Vec::new(),
+        rate_limit: None,
     };
     configure(&mut settings);
     let app = Application::build(settings).await.expect("the app builds");

@@ -117,8 +117,11 @@ on_every_backend! {
         let app = spawn_app_with(|s| s.api_tokens = vec!["m3trics".into()]).await;
         let response = app.get("/metrics").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let wrong = app.get_with("/users", ("authorization", "Bearer guess")).await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
         let scrape = scrape(&app, Some("m3trics")).await;
         assert_eq!(count(&scrape, "/metrics", "GET", "401"), 1.0);
+        assert_eq!(value(&scrape, "user_service_auth_rejected_total", &[]), Some(2.0), "brute force is counted");
     }
 }
 

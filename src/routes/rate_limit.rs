@@ -1,0 +1,131 @@
+//! `--rate-limit`: requests per client IP address, with a burst, through a
+//! keyed GCRA limiter (the governor crate). Over the limit: 429
+//! `rate_limited` with `Retry-After`. `/health` and `/ready` are never
+//! limited, so monitors keep seeing the truth.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::ResponseError;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::error::ApiError;
+
+/// Forget idle clients every this many checks, so the table holds only
+/// addresses seen recently.
+const SWEEP_EVERY: u64 = 4096;
+
+/// A rate and a burst, as `--rate-limit` and `--rate-limit-burst` give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+pub struct RateLimiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+    checks: AtomicU64,
+}
+
+impl RateLimiter {
+    pub fn new(setting: RateLimitSetting) -> Arc<Self> {
+        let quota = Quota::per_second(setting.per_second).allow_burst(setting.burst);
+        Arc::new(Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
+        })
+    }
+
+    /// `Ok` to go on, or the whole seconds to wait.
+    fn check(&self, client: IpAddr) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+/// The middleware: 429 for a client over its rate, else the request; with
+/// no limiter configured, every request goes on.
+pub async fn limit_rate(
+    limiter: Option<Arc<RateLimiter>>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let exempt = matches!(req.path(), "/health" | "/ready");
+    // Without a peer address (not over TCP) there is no one to limit.
+    let client = req.peer_addr().map(|addr| addr.ip());
+    if let (false, Some(client), Some(limiter)) = (exempt, client, limiter) {
+        if let Err(retry_after) = limiter.check(client) {
+            let response = ApiError::RateLimited { retry_after }.error_response();
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Parses `N/s`, `N/min` or a bare `N` (per second).
+pub fn parse_rate(raw: &str) -> Result<NonZeroU32, String> {
+    let raw = raw.trim();
+    let (number, per_minute) = match raw.split_once('/') {
+        None => (raw, false),
+        Some((n, "s" | "sec" | "second")) => (n, false),
+        Some((n, "m" | "min" | "minute")) => (n, true),
+        Some((_, unit)) => return Err(format!("unknown rate unit {unit:?}; use N/s or N/min")),
+    };
+    let number: u32 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a rate; expected e.g. 100/s or 600/min"))?;
+    // Per-minute rates are kept per second, rounded up, never below 1.
+    let per_second = if per_minute {
+        number.div_ceil(60)
+    } else {
+        number
+    };
+    NonZeroU32::new(per_second).ok_or_else(|| "the rate must be above 0".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_take_seconds_or_minutes() {
+        assert_eq!(parse_rate("100/s").unwrap().get(), 100);
+        assert_eq!(parse_rate("100").unwrap().get(), 100);
+        assert_eq!(parse_rate("600/min").unwrap().get(), 10);
+        assert_eq!(parse_rate("1/min").unwrap().get(), 1);
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("ten/s").is_err());
+        assert!(parse_rate("5/fortnight").is_err());
+    }
+
+    #[test]
+    fn a_client_gets_its_burst_then_must_wait_and_others_are_not_affected() {
+        let limiter = RateLimiter::new(RateLimitSetting {
+            per_second: NonZeroU32::new(1).unwrap(),
+            burst: NonZeroU32::new(3).unwrap(),
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(limiter.check(a), Ok(()));
+        }
+        assert_eq!(limiter.check(a), Err(1));
+        assert_eq!(limiter.check(b), Ok(()));
+    }
+}
