@@ -143,6 +143,12 @@ pub struct ServeArgs {
     #[arg(long, env = "RATE_LIMIT_BURST", requires = "rate_limit")]
     pub rate_limit_burst: Option<NonZeroU32>,
 
+    /// Open client connections accepted at once; past it, new connections
+    /// wait in the listen backlog. Requests must send their head within 5 s
+    /// and idle keep-alive connections close after 5 s.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = NonZeroUsize::new(10_000).unwrap_or(NonZeroUsize::MIN))]
+    pub max_connections: NonZeroUsize,
+
     /// PostgreSQL only: connections this instance keeps to the database
     /// (keep instances x pool size below the server's `max_connections`).
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = NonZeroUsize::new(16).unwrap_or(NonZeroUsize::MIN))]

@@ -4,6 +4,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -35,6 +36,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Requests per second and burst per client address; `None`: no limit.
     pub rate_limit: Option<RateLimitSetting>,
+    /// Open connections the whole server accepts at once.
+    pub max_connections: NonZeroUsize,
 }
 
 impl TryFrom<ServeArgs> for Settings {
@@ -65,6 +68,7 @@ impl TryFrom<ServeArgs> for Settings {
                 per_second,
                 burst: args.rate_limit_burst.unwrap_or(per_second),
             }),
+            max_connections: args.max_connections,
         })
     }
 }
@@ -86,6 +90,11 @@ pub enum StartupError {
         source: std::io::Error,
     },
 }
+
+/// Time a client has to send a request's head.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time an idle keep-alive connection is kept open.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// HTTP settings the app factory needs in every worker.
 #[derive(Clone)]
@@ -231,8 +240,20 @@ fn serve<S: UserStore>(
                 settings.bind
             );
         }
+        let workers = settings.workers.get();
         let server = HttpServer::new(move || app(store.clone(), &http))
-            .workers(settings.workers.get())
+            .workers(workers)
+            // A client must send its request head within this time, or gets
+            // 408 and is closed: a slow-loris connection cannot sit forever.
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout(Duration::from_secs(1))
+            // Idle keep-alive connections are closed after this.
+            .keep_alive(KEEP_ALIVE)
+            // Past this many open connections the server stops accepting
+            // (new ones wait in the backlog) instead of running out of
+            // memory or file descriptors.
+            .max_connections(settings.max_connections.get().div_ceil(workers))
+            .backlog(2048)
             .listen(listener)
             .map_err(|source| StartupError::Listen {
                 addr: settings.bind,

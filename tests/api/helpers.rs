@@ -99,6 +99,7 @@ async fn start(database: DatabaseUrl, configure: impl FnOnce(&mut Settings)) -> 
         api_tokens: Vec::new(),
         cors_origins: Vec::new(),
         rate_limit: None,
+        max_connections: NonZeroUsize::new(10_000).expect("> 0"),
     };
     configure(&mut settings);
     let app = Application::build(settings).await.expect("the app builds");

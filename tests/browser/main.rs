@@ -68,6 +68,7 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
         api_tokens: token.map(|t| vec![t.to_owned()]).unwrap_or_default(),
         cors_origins: Vec::new(),
         rate_limit: None,
+        max_connections: std::num::NonZeroUsize::new(10_000).unwrap(),
     };
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());

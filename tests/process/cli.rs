@@ -143,6 +143,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "--rate-limit",
         "RATE_LIMIT",
         "--rate-limit-burst",
+        "--max-connections",
+        "MAX_CONNECTIONS",
         "--db-pool-size",
         "DB_POOL_SIZE",
         "postgres://",

@@ -4,6 +4,7 @@
 mod backup;
 mod cli;
 mod crash;
+mod overload;
 mod server;
 mod shutdown;
 mod transfer;
