@@ -4,6 +4,7 @@
 mod backup;
 mod cli;
 mod crash;
+mod fuzz;
 mod overload;
 mod server;
 mod shutdown;
