@@ -110,3 +110,98 @@ async fn acknowledged_writes_survive_kill_9_with_full_durability() {
 async fn acknowledged_writes_survive_kill_9_with_normal_durability() {
     crash_cycles("normal", cycles()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_wal_after_a_crash_is_reported_and_the_database_stays_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let mut server = Server::start(&db, &[]);
+    let acked = write_then_kill(&mut server, 8, 0).await;
+    assert!(!acked.is_empty());
+    let wal = dir.path().join("users.db-wal");
+    assert!(wal.exists(), "a crash leaves the WAL behind");
+    std::fs::remove_file(&wal).unwrap();
+
+    let server = Server::start(&db, &[]);
+    let client = client();
+    // Reads validate every row, so a walk of the whole table would fail on
+    // a half-written one.
+    let mut next = Some("/users?limit=1000".to_owned());
+    let mut listed = 0;
+    while let Some(path) = next {
+        let response = client.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_owned));
+        listed += response
+            .json::<Vec<serde_json::Value>>()
+            .await
+            .unwrap()
+            .len();
+    }
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.contains("has a -shm file but no -wal file")),
+        "the missing WAL is reported: {:?}",
+        server.log()
+    );
+    assert!(
+        listed <= acked.len() + 8,
+        "no user appears that was never written"
+    );
+    drop(server);
+    assert_eq!(integrity(&db), "ok");
+}
+
+#[test]
+fn a_truncated_database_is_one_clear_line_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let input = dir.path().join("users.ndjson");
+    let rows: String = (0..3000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"0193a5c4-7d1e-7cc2-9b1e-{i:012x}\",\"email\":\"u{i}@example.com\",\
+                 \"name\":\"U\",\"created_at\":\"2026-01-01T00:00:00Z\",\
+                 \"updated_at\":\"2026-01-01T00:00:00Z\"}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&input, rows).unwrap();
+    let url = format!("sqlite://{}", db.display());
+    let imported =
+        crate::server::run(&["import", "--to", &url, "--input", input.to_str().unwrap()]);
+    assert!(imported.status.success());
+    let size = std::fs::metadata(&db).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.set_len(size / 2).unwrap();
+    drop(file);
+
+    let output = crate::server::run(&[
+        "--database-url",
+        db.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is damaged (corrupt or truncated)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().len(),
+        size / 2,
+        "the file is not touched"
+    );
+}

@@ -41,6 +41,11 @@ pub enum OpenError {
     #[error("{path} is not a SQLite database")]
     NotADatabase { path: PathBuf },
     #[error(
+        "database {path} is damaged (corrupt or truncated); restore it from a backup \
+         (`user-service backup` makes one)"
+    )]
+    Damaged { path: PathBuf },
+    #[error(
         "database {path} has schema version {found}, newer than this binary knows ({known}); \
          run a newer user-service"
     )]
@@ -58,6 +63,7 @@ impl OpenError {
         let path = path.to_path_buf();
         match error.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => Self::NotADatabase { path },
+            Some(ErrorCode::DatabaseCorrupt) => Self::Damaged { path },
             Some(ErrorCode::CannotOpen) => Self::CannotOpen {
                 path,
                 reason: "the file or its directory is missing or not writable".into(),

@@ -52,6 +52,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database, applies pending migrations,
     /// and starts the writer and checkpointer threads.
     pub fn open(options: &SqliteOptions) -> Result<Self, OpenError> {
+        warn_if_wal_is_missing(&options.path);
         let mut conn = connection::open_writer(&options.path, options.durability)?;
         migrate::apply(&mut conn)?;
         if let Some(bytes) = options.max_size {
@@ -79,6 +80,26 @@ impl SqliteStore {
             checkpointer.stop();
         }
         self.writer.stop();
+    }
+}
+
+/// After a crash both `-wal` and `-shm` stay behind and SQLite replays the
+/// WAL on open. A `-shm` without its `-wal` means the WAL was removed by
+/// hand (or copied without it): the database is consistent, but commits
+/// after its last checkpoint are gone. SQLite cannot tell; say it loudly.
+fn warn_if_wal_is_missing(path: &std::path::Path) {
+    let sibling = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    if sibling("-shm").exists() && !sibling("-wal").exists() {
+        log::warn!(
+            "{} has a -shm file but no -wal file: if the WAL was deleted or not copied after a \
+             crash, writes after the last checkpoint are lost (the database itself is \
+             consistent); restore the -wal file before starting if you still have it",
+            path.display()
+        );
     }
 }
 
