@@ -342,6 +342,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_route_labels_are_the_registered_paths_and_unmatched() {
+        let mut labels: Vec<&str> = ROUTES.to_vec();
+        let mut paths: Vec<&str> = crate::routes::PATHS.to_vec();
+        paths.push("unmatched");
+        labels.sort_unstable();
+        paths.sort_unstable();
+        assert_eq!(labels, paths);
+        for path in crate::routes::PATHS {
+            let concrete = path.replace("{id}", "x").replace("{file}", "app.js");
+            assert_eq!(route_of(&concrete), path, "{concrete}");
+        }
+    }
+
+    #[test]
     fn paths_map_to_a_bounded_set_of_templates() {
         assert_eq!(
             route_of("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10"),
