@@ -71,13 +71,23 @@ enum Message {
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Message>,
+    enqueue_timeout: Duration,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
     activity: Arc<WalActivity>,
 }
 
 impl Writer {
     pub(super) fn start(conn: Connection, metrics: StorageMetrics) -> Result<Self, OpenError> {
-        let (queue, inbox) = mpsc::channel(QUEUE_CAPACITY);
+        Self::start_with(conn, metrics, QUEUE_CAPACITY, ENQUEUE_TIMEOUT)
+    }
+
+    fn start_with(
+        conn: Connection,
+        metrics: StorageMetrics,
+        capacity: usize,
+        enqueue_timeout: Duration,
+    ) -> Result<Self, OpenError> {
+        let (queue, inbox) = mpsc::channel(capacity);
         let activity = Arc::new(WalActivity::default());
         let shared = Arc::clone(&activity);
         let thread = std::thread::Builder::new()
@@ -89,6 +99,7 @@ impl Writer {
             })?;
         Ok(Self {
             queue,
+            enqueue_timeout,
             thread: Arc::new(Mutex::new(Some(thread))),
             activity,
         })
@@ -108,7 +119,7 @@ impl Writer {
     pub(super) async fn execute(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send_timeout(Message::Op(op, reply), ENQUEUE_TIMEOUT)
+            .send_timeout(Message::Op(op, reply), self.enqueue_timeout)
             .await
             .map_err(|e| match e {
                 mpsc::error::SendTimeoutError::Timeout(_) => {
@@ -350,5 +361,75 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
             true => Err(StoreError::Unavailable("the database is full".into())),
             false => Ok(WriteOutcome::Done),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, NewUser, UserName};
+    use crate::storage::sqlite::connection::{open_writer, Durability};
+    use crate::storage::sqlite::migrate;
+
+    fn create(n: usize) -> WriteOp {
+        WriteOp::Create(User::create(
+            NewUser {
+                email: Email::parse(&format!("q{n}@example.com")).unwrap(),
+                name: UserName::parse("Q").unwrap(),
+            },
+            Timestamp::now(),
+        ))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_unavailable_instead_of_piling_up_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.db");
+        let mut conn = open_writer(&path, Durability::Full).unwrap();
+        migrate::apply(&mut conn).unwrap();
+        let writer = Writer::start_with(
+            conn,
+            StorageMetrics::detached(),
+            2,
+            Duration::from_millis(200),
+        )
+        .unwrap();
+
+        // Another connection holds the write lock, so the writer stalls on
+        // its first batch and the queue behind it fills up.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let mut pending = Vec::new();
+        for n in 0..3 {
+            let writer = writer.clone();
+            pending.push(tokio::spawn(async move { writer.execute(create(n)).await }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let started = Instant::now();
+        let refused = writer.execute(create(99)).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Unavailable(reason)) if reason.contains("queue is full")),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "refused promptly"
+        );
+
+        blocker.execute_batch("COMMIT").unwrap();
+        for op in pending {
+            assert!(
+                op.await.unwrap().is_ok(),
+                "queued writes complete once the lock is free"
+            );
+        }
+        let stored: i64 = blocker
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(stored, 3);
+        let stopping = writer.clone();
+        tokio::task::spawn_blocking(move || stopping.stop())
+            .await
+            .unwrap();
     }
 }
