@@ -215,58 +215,56 @@ fn serve<S: UserStore>(
     metrics: Arc<Metrics>,
     described: &str,
 ) -> Result<(u16, Server), StartupError> {
-    {
-        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
+    let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
+        addr: settings.bind,
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| StartupError::Listen {
             addr: settings.bind,
             source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Listen {
-                addr: settings.bind,
-                source,
-            })?
-            .port();
-        let http = HttpSettings {
-            api_tokens: ApiTokens::new(settings.api_tokens.clone()),
-            cors_origins: settings.cors_origins.clone(),
-            metrics,
-            rate_limiter: settings.rate_limit.map(RateLimiter::new),
-        };
-        if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
-            log::warn!(
-                "no API token is set and {} is not a loopback address: anyone who can reach it \
-                 can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
-                settings.bind
-            );
-        }
-        let workers = settings.workers.get();
-        let server = HttpServer::new(move || app(store.clone(), &http))
-            .workers(workers)
-            // A client must send its request head within this time, or gets
-            // 408 and is closed: a slow-loris connection cannot sit forever.
-            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-            .client_disconnect_timeout(Duration::from_secs(1))
-            // Idle keep-alive connections are closed after this.
-            .keep_alive(KEEP_ALIVE)
-            // Past this many open connections the server stops accepting
-            // (new ones wait in the backlog) instead of running out of
-            // memory or file descriptors.
-            .max_connections(settings.max_connections.get().div_ceil(workers))
-            .backlog(2048)
-            .listen(listener)
-            .map_err(|source| StartupError::Listen {
-                addr: settings.bind,
-                source,
-            })?
-            .run();
-        log::info!(
-            "serving on http://{}:{port} with {described}, {} workers",
-            settings.bind.ip(),
-            settings.workers
+        })?
+        .port();
+    let http = HttpSettings {
+        api_tokens: ApiTokens::new(settings.api_tokens.clone()),
+        cors_origins: settings.cors_origins.clone(),
+        metrics,
+        rate_limiter: settings.rate_limit.map(RateLimiter::new),
+    };
+    if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
+        log::warn!(
+            "no API token is set and {} is not a loopback address: anyone who can reach it \
+             can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
+            settings.bind
         );
-        Ok((port, server))
     }
+    let workers = settings.workers.get();
+    let server = HttpServer::new(move || app(store.clone(), &http))
+        .workers(workers)
+        // A client must send its request head within this time, or gets
+        // 408 and is closed: a slow-loris connection cannot sit forever.
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        // Idle keep-alive connections are closed after this.
+        .keep_alive(KEEP_ALIVE)
+        // Past this many open connections the server stops accepting
+        // (new ones wait in the backlog) instead of running out of
+        // memory or file descriptors.
+        .max_connections(settings.max_connections.get().div_ceil(workers))
+        .backlog(2048)
+        .listen(listener)
+        .map_err(|source| StartupError::Listen {
+            addr: settings.bind,
+            source,
+        })?
+        .run();
+    log::info!(
+        "serving on http://{}:{port} with {described}, {} workers",
+        settings.bind.ip(),
+        settings.workers
+    );
+    Ok((port, server))
 }
 
 /// Read connections: enough for every worker to have reads in flight while

@@ -50,9 +50,9 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Applies pending migrations and creates the pool. Connections are
-    /// opened on demand, so the service starts (and reports not ready)
-    /// only if the database answered once here.
+    /// Applies pending migrations and creates the pool, so the service
+    /// starts only if the database answered here; after that, connections
+    /// are opened on demand and replaced when they die.
     pub async fn connect(options: &PgOptions) -> Result<Self, OpenError> {
         migrate::migrate(&options.url).await?;
         let manager = Manager::from_config(
