@@ -167,13 +167,38 @@ def wrk(url, path, script, args, duration, connections):
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
 
 
-def run_target(target, url, args, tmp, run_no):
+def settle(tmp, target, port, limit=120):
+    """Waits until the seeding's WAL has been checkpointed into the database
+    (the -wal file is gone or small and steady), so the first phase does not
+    share the core with the checkpointer. Returns the seconds waited."""
+    db = os.path.join(tmp, f"{target}-{port}.db")
+    wal = db + "-wal"
+    size = lambda path: os.path.getsize(path) if os.path.exists(path) else 0
+    started = time.time()
+    last, steady = None, 0
+    while time.time() - started < limit:
+        now = (size(db), size(wal))
+        # The checkpoint grows the database file as it copies pages; when
+        # neither file has changed for 3 s (or the WAL is truncated), it is done.
+        steady = steady + 1 if now == last else 0
+        if now[1] == 0 or steady >= 6:
+            break
+        last = now
+        time.sleep(0.5)
+    return time.time() - started
+
+
+def run_target(target, url, args, tmp, run_no, port=None):
     ids_file = os.path.join(tmp, f"ids-{target}-{run_no}.txt")
     results = {}
     if target == "floor":
         floor_ids(ids_file, args.users)
     else:
         results["seed_s"] = seed(url, args.users, ids_file)
+        if port is not None:
+            results["settle_s"] = settle(tmp, target, port)
+            print(f"  {target:8} waited {results['settle_s']:.1f} s for the seeding's checkpoint",
+                  file=sys.stderr)
     tag = f"{run_no}{int(time.time())}"
     for phase in args.phase_list:
         if target == "floor" and phase not in FLOOR_PHASES:
@@ -287,7 +312,8 @@ def measure(args, targets, externals, all_results):
                 else:
                     proc, url = start(target, port, tmp, args.postgres, args.binaries)
                 try:
-                    results = run_target(target, url, args, tmp, run_no)
+                    local_port = None if target in externals or target == "postgres" else port
+                    results = run_target(target, url, args, tmp, run_no, local_port)
                     if proc:
                         results["rss"] = peak_rss_mib(proc)
                 finally:
