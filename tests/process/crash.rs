@@ -126,22 +126,7 @@ async fn a_lost_wal_after_a_crash_is_reported_and_the_database_stays_consistent(
     let client = client();
     // Reads validate every row, so a walk of the whole table would fail on
     // a half-written one.
-    let mut next = Some("/users?limit=1000".to_owned());
-    let mut listed = 0;
-    while let Some(path) = next {
-        let response = client.get(server.url(&path)).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        next = response
-            .headers()
-            .get("link")
-            .and_then(|l| l.to_str().ok())
-            .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_owned));
-        listed += response
-            .json::<Vec<serde_json::Value>>()
-            .await
-            .unwrap()
-            .len();
-    }
+    let listed = server.list_all(&client).await.len();
     assert!(
         server
             .log()

@@ -251,18 +251,12 @@ async fn random_and_malformed_requests_never_break_the_service_or_its_data() {
     let client = crate::server::client();
     let health = client.get(server.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200, "the process is alive and serving");
-    let mut stored = HashSet::new();
-    let mut next = Some("/users?limit=1000".to_owned());
-    while let Some(path) = next {
-        let response = client.get(server.url(&path)).send().await.unwrap();
-        next = response
-            .headers()
-            .get("link")
-            .and_then(|l| l.to_str().ok())
-            .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_owned));
-        let page: Vec<serde_json::Value> = response.json().await.unwrap();
-        stored.extend(page.iter().map(|u| u["email"].as_str().unwrap().to_owned()));
-    }
+    let stored: HashSet<String> = server
+        .list_all(&client)
+        .await
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         stored, acknowledged,
         "the database holds exactly the acknowledged users"

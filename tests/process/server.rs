@@ -143,3 +143,27 @@ pub fn count_users(db: &Path) -> i64 {
     conn.query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
         .expect("count")
 }
+
+impl Server {
+    /// Every user, following `Link: rel="next"` from the first page; each
+    /// page must answer 200 (reads re-validate every stored row).
+    pub async fn list_all(&self, client: &reqwest::Client) -> Vec<Value> {
+        let mut users = Vec::new();
+        let mut next = Some("/users?limit=1000".to_owned());
+        while let Some(path) = next {
+            let response = client
+                .get(self.url(&path))
+                .send()
+                .await
+                .expect("GET a page");
+            assert_eq!(response.status(), 200, "page {path}");
+            next = response
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_owned));
+            users.extend(response.json::<Vec<Value>>().await.expect("page JSON"));
+        }
+        users
+    }
+}
