@@ -16,21 +16,60 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use crate::routes::PATHS;
 use crate::storage::StoreStats;
 
-/// Route templates, as the OpenAPI document writes them; anything else is
-/// `unmatched`, so a scan of random paths cannot grow the label set.
-const ROUTES: [&str; 9] = [
-    "/",
-    "/static/{file}",
-    "/openapi.json",
-    "/metrics",
-    "/health",
-    "/ready",
-    "/users",
-    "/users/{id}",
-    "unmatched",
-];
+/// Route label values: the router's own templates (`routes::PATHS`, as the
+/// OpenAPI document writes them) and `unmatched` for anything else, so a scan
+/// of random paths cannot grow the label set.
+const ROUTES: [&str; PATHS.len() + 1] = {
+    let mut routes = ["unmatched"; PATHS.len() + 1];
+    let mut i = 0;
+    while i < PATHS.len() {
+        routes[i] = PATHS[i];
+        i += 1;
+    }
+    routes
+};
+
+/// The index of `template` in [`ROUTES`]; a template the router does not
+/// have fails the build.
+const fn route(template: &str) -> usize {
+    let mut i = 0;
+    while i < ROUTES.len() {
+        if str_eq(ROUTES[i], template) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a route template of routes::PATHS")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const INDEX: usize = route("/");
+const STATIC: usize = route("/static/{file}");
+const OPENAPI: usize = route("/openapi.json");
+const METRICS: usize = route("/metrics");
+const HEALTH: usize = route("/health");
+const READY: usize = route("/ready");
+const USERS: usize = route("/users");
+const USER: usize = route("/users/{id}");
+const UNMATCHED: usize = route("unmatched");
+
 const METHODS: [&str; 8] = [
     "GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "other",
 ];
@@ -46,28 +85,17 @@ pub fn route_of(path: &str) -> &'static str {
 }
 
 fn route_index(path: &str) -> usize {
+    let one_segment = |rest: &str| !rest.is_empty() && !rest.contains('/');
     match path {
-        "/" => 0,
-        "/openapi.json" => 2,
-        "/metrics" => 3,
-        "/health" => 4,
-        "/ready" => 5,
-        "/users" => 6,
-        _ => {
-            if path
-                .strip_prefix("/static/")
-                .is_some_and(|f| !f.is_empty() && !f.contains('/'))
-            {
-                1
-            } else if path
-                .strip_prefix("/users/")
-                .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-            {
-                7
-            } else {
-                8
-            }
-        }
+        "/" => INDEX,
+        "/openapi.json" => OPENAPI,
+        "/metrics" => METRICS,
+        "/health" => HEALTH,
+        "/ready" => READY,
+        "/users" => USERS,
+        _ if path.strip_prefix("/static/").is_some_and(one_segment) => STATIC,
+        _ if path.strip_prefix("/users/").is_some_and(one_segment) => USER,
+        _ => UNMATCHED,
     }
 }
 

@@ -32,9 +32,10 @@ use crate::storage::UserStore;
 /// The largest request body accepted, in bytes.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-/// Every path [`configure`] registers, as the OpenAPI document writes it. A
-/// test checks this list, the document and the live server against each
-/// other, so a route cannot be added to one and forgotten in another.
+/// Every path [`configure`] registers, as the OpenAPI document writes it;
+/// also the metrics' `route` label values. A test checks this list, the
+/// document and the live server against each other, so a route cannot be
+/// added to one and forgotten in another.
 pub const PATHS: [&str; 8] = [
     "/",
     "/static/{file}",
