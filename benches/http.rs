@@ -20,6 +20,7 @@ fn http(c: &mut Criterion) {
         durability: Durability::Full,
         max_size: None,
         readers: 4,
+        read_cache: 0,
         metrics: metrics.storage(),
     })
     .unwrap();

@@ -27,6 +27,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         durability,
         max_size: None,
         readers: 4,
+        read_cache: 0,
         metrics: StorageMetrics::detached(),
     })
     .unwrap()

@@ -132,6 +132,12 @@ pub struct ServeArgs {
     #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
     pub max_db_size: Option<u64>,
 
+    /// Users kept in memory for `GET /users/{id}` (about 200 bytes each; 0
+    /// turns it off). Exact: the writer updates it on every commit. SQLite
+    /// only. [default: 100000]
+    #[arg(long, env = "READ_CACHE", value_name = "USERS")]
+    pub read_cache: Option<usize>,
+
     /// Limit each client IP address to this many requests, e.g. `100/s` or
     /// `600/min`; over it: 429 `rate_limited` with `Retry-After`. `/health`
     /// and `/ready` are never limited. [default: no limit]

@@ -40,6 +40,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
                 durability: Durability::Full,
                 max_size: None,
                 readers: 2,
+                read_cache: 0,
                 metrics: StorageMetrics::detached(),
             })
             .map_err(|e| e.to_string())?;

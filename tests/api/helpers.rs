@@ -93,6 +93,7 @@ async fn start(database: DatabaseUrl, configure: impl FnOnce(&mut Settings)) -> 
         database,
         durability: Durability::Full,
         max_db_size: None,
+        read_cache: user_service::startup::DEFAULT_READ_CACHE,
         db_pool_size: NonZeroUsize::new(8).expect("8 > 0"),
         bind: "127.0.0.1:0".parse().expect("loopback address"),
         workers: NonZeroUsize::new(2).expect("2 > 0"),

@@ -62,6 +62,7 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
         database: DatabaseUrl::Sqlite(dir.path().join("users.db")),
         durability: Durability::Full,
         max_db_size: None,
+        read_cache: user_service::startup::DEFAULT_READ_CACHE,
         db_pool_size: std::num::NonZeroUsize::new(4).unwrap(),
         bind: "127.0.0.1:0".parse().unwrap(),
         workers: std::num::NonZeroUsize::new(2).unwrap(),

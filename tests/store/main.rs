@@ -188,6 +188,75 @@ async fn a_working_database_is_ready(store: impl UserStore) {
     store.ready().await.unwrap();
 }
 
+/// Readers hammer the users a writer keeps changing (the SQLite store serves
+/// them from its cache): every acknowledged change is what the next read
+/// returns, a deleted user stays gone, and no reader ever sees a user go
+/// back to an older version.
+async fn reads_racing_writes_never_go_back_in_time(store: impl UserStore) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let user = store
+            .create(new_user(&format!("race{n}@example.com"), "v0"))
+            .await
+            .unwrap();
+        ids.push(user.id);
+    }
+    let version = |name: &str| name.trim_start_matches('v').parse::<u32>().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for reader in 0..4 {
+        let (store, ids, done) = (store.clone(), ids.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut seen = vec![0; ids.len()];
+            let mut reads = 0;
+            let mut n = reader;
+            while !done.load(Ordering::Relaxed) {
+                n = (n * 7 + 3) % ids.len();
+                match store.get(ids[n]).await {
+                    Ok(user) => {
+                        let v = version(user.name.as_str());
+                        assert!(v >= seen[n], "user {n} went back from v{} to v{v}", seen[n]);
+                        seen[n] = v;
+                    }
+                    Err(StoreError::NotFound) => seen[n] = u32::MAX,
+                    Err(e) => panic!("{e:?}"),
+                }
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
+    for round in 1..=300u32 {
+        let n = round as usize % ids.len();
+        let patch = UserPatch {
+            name: Some(UserName::parse(&format!("v{round}")).unwrap()),
+            ..UserPatch::default()
+        };
+        let written = store.update(ids[n], patch).await.unwrap();
+        assert_eq!(store.get(ids[n]).await.unwrap(), written);
+    }
+    // Deleting gives the "version" u32::MAX: a reader that saw it and then
+    // sees the user again fails above.
+    for &id in &ids[..4] {
+        store.delete(id).await.unwrap();
+        assert!(matches!(store.get(id).await, Err(StoreError::NotFound)));
+    }
+    for _ in 0..200 {
+        for &id in &ids[..4] {
+            assert!(matches!(store.get(id).await, Err(StoreError::NotFound)));
+        }
+        tokio::task::yield_now().await;
+    }
+    done.store(true, Ordering::Relaxed);
+    for reader in readers {
+        assert!(reader.await.unwrap() > 0, "a reader never ran");
+    }
+}
+
 /// Declares each contract as a test on every backend.
 macro_rules! contract_tests {
     ($($contract:ident),* $(,)?) => {
@@ -228,6 +297,7 @@ contract_tests!(
     the_email_filter_finds_one_user_or_none,
     timestamps_keep_microseconds,
     a_working_database_is_ready,
+    reads_racing_writes_never_go_back_in_time,
 );
 
 fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
@@ -236,6 +306,7 @@ fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
         durability: Durability::Full,
         max_size: None,
         readers: 4,
+        read_cache: 1_000,
         metrics: StorageMetrics::detached(),
     })
     .unwrap()

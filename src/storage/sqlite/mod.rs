@@ -3,6 +3,7 @@
 
 mod backup;
 mod bulk;
+mod cache;
 mod checkpoint;
 mod connection;
 mod migrate;
@@ -19,6 +20,7 @@ pub use bulk::SqliteLoader;
 pub use connection::{Durability, OpenError};
 pub use migrate::migrate;
 
+use self::cache::UserCache;
 use self::checkpoint::Checkpointer;
 use self::reader::ReaderPool;
 use self::writer::{WriteOp, Writer};
@@ -35,6 +37,8 @@ pub struct SqliteOptions {
     pub max_size: Option<u64>,
     /// Read connections kept open for concurrent readers.
     pub readers: u32,
+    /// Users kept in memory for `GET /users/{id}` (0: none).
+    pub read_cache: usize,
     /// Where the writer and the read pool record what they do.
     pub metrics: StorageMetrics,
 }
@@ -44,6 +48,7 @@ pub struct SqliteOptions {
 #[derive(Clone)]
 pub struct SqliteStore {
     readers: ReaderPool,
+    cache: Option<Arc<UserCache>>,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
 }
@@ -59,10 +64,12 @@ impl SqliteStore {
             connection::cap_size(&conn, &options.path, bytes)?;
         }
         let readers = ReaderPool::open(&options.path, options.readers, options.metrics.clone())?;
-        let writer = Writer::start(conn, options.metrics.clone())?;
+        let cache = UserCache::new(options.read_cache).map(Arc::new);
+        let writer = Writer::start(conn, options.metrics.clone(), cache.clone())?;
         let checkpointer = Checkpointer::start(&options.path, writer.activity())?;
         Ok(Self {
             readers,
+            cache,
             writer,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
         })
@@ -104,11 +111,23 @@ fn warn_if_wal_is_missing(path: &std::path::Path) {
 }
 
 impl UserStore for SqliteStore {
-    /// One primary-key seek: done inline on the worker (see BENCHMARKS.md:
-    /// 1.5x the rate of a hop to the blocking pool).
+    /// From the cache, else one primary-key seek done inline on the worker
+    /// (see BENCHMARKS.md: 1.5x the rate of a hop to the blocking pool).
     async fn get(&self, id: UserId) -> Result<User, StoreError> {
-        self.readers
-            .run_inline(|conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
+        let read = || {
+            self.readers
+                .run_inline(|conn| queries::get(conn, id)?.ok_or(StoreError::NotFound))
+        };
+        let Some(cache) = &self.cache else {
+            return read();
+        };
+        if let Some(user) = cache.get(id) {
+            return Ok(user);
+        }
+        let ticket = cache.ticket();
+        let user = read()?;
+        cache.fill(ticket, &user);
+        Ok(user)
     }
 
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
