@@ -115,6 +115,9 @@ pub struct StorageMetrics {
     pub commit_seconds: Histogram,
     /// Time a read waited for a pooled connection.
     pub pool_wait_seconds: Histogram,
+    /// SQLite reads by id answered from the read cache, and not.
+    pub read_cache_hits: IntCounter,
+    pub read_cache_misses: IntCounter,
 }
 
 impl std::fmt::Debug for StorageMetrics {
@@ -146,16 +149,27 @@ impl StorageMetrics {
             "Time a database operation waited for a pooled connection",
             LATENCY_BUCKETS.to_vec(),
         );
+        let read_cache = IntCounterVec::new(
+            Opts::new(
+                "user_service_read_cache_lookups_total",
+                "SQLite reads by id, by whether the read cache answered them",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(batch_size.clone()),
             Box::new(commit_seconds.clone()),
             Box::new(pool_wait_seconds.clone()),
+            Box::new(read_cache.clone()),
         ];
         (
             Self {
                 batch_size,
                 commit_seconds,
                 pool_wait_seconds,
+                read_cache_hits: read_cache.with_label_values(&["hit"]),
+                read_cache_misses: read_cache.with_label_values(&["miss"]),
             },
             collectors,
         )

@@ -145,3 +145,38 @@ async fn sqlite_writer_batches_and_commits_are_recorded() {
         Some(0.0)
     );
 }
+
+#[tokio::test]
+async fn sqlite_read_cache_hits_and_misses_are_counted_and_writes_show_through() {
+    let app = crate::helpers::spawn_app().await;
+    let ada = app.create_user("ada@example.com", "Ada").await;
+    let id = ada["id"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.get_user(id).await.status(), StatusCode::OK);
+    }
+    // A change goes through the cache: the next read sees it, from the cache.
+    let renamed = app
+        .client
+        .patch(app.url(&format!("/users/{id}")))
+        .json(&serde_json::json!({"name": "Ada L"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let read: serde_json::Value = app.get_user(id).await.json().await.unwrap();
+    assert_eq!(read["name"], "Ada L");
+    let scrape = scrape(&app, None).await;
+    let lookups = |result| {
+        value(
+            &scrape,
+            "user_service_read_cache_lookups_total",
+            &[("result", result)],
+        )
+    };
+    assert_eq!(
+        lookups("miss"),
+        Some(1.0),
+        "only the first read went to SQLite"
+    );
+    assert_eq!(lookups("hit"), Some(3.0));
+}

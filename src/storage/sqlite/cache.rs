@@ -42,18 +42,18 @@ pub(super) enum Change<'a> {
 pub(super) struct Ticket(u64);
 
 pub(super) struct UserCache {
-    /// Entries per generation; the cache holds at most twice this.
-    generation: usize,
     inner: Mutex<Inner>,
 }
 
-/// Two generations approximate least-recently-used without a list: new and
-/// recently read entries live in `young`; when it is full it becomes `old`
-/// (the previous `old` is dropped), and a hit in `old` moves back to `young`.
-#[derive(Default)]
+/// Entries live in `slots`; `index` finds them by id. Eviction is CLOCK (an
+/// approximation of least-recently-used): a read marks its slot, and the
+/// hand sweeping for room spares marked slots once. One entry is evicted per
+/// insert, so no request pays for freeing many at once.
 struct Inner {
-    young: HashMap<UserId, User>,
-    old: HashMap<UserId, User>,
+    index: HashMap<UserId, usize>,
+    slots: Vec<Slot>,
+    capacity: usize,
+    hand: usize,
     /// Commits applied.
     commits: u64,
     /// `(commit, id)` of recent changes, oldest first.
@@ -62,26 +62,33 @@ struct Inner {
     forgotten: u64,
 }
 
+struct Slot {
+    user: Option<User>,
+    read: bool,
+}
+
 impl UserCache {
     /// A cache of at most `capacity` users; `None` for 0 (no cache).
     pub(super) fn new(capacity: usize) -> Option<Self> {
         (capacity > 0).then(|| Self {
-            generation: (capacity / 2).max(1),
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                index: HashMap::new(),
+                slots: Vec::new(),
+                capacity,
+                hand: 0,
+                commits: 0,
+                changes: VecDeque::new(),
+                forgotten: 0,
+            }),
         })
     }
 
     pub(super) fn get(&self, id: UserId) -> Option<User> {
         let mut inner = self.lock();
-        if let Some(user) = inner.young.get(&id) {
-            return Some(user.clone());
-        }
-        let user = inner.old.remove(&id)?;
-        let copy = user.clone();
-        let evicted = inner.insert_young(user, self.generation);
-        drop(inner);
-        drop(evicted);
-        Some(copy)
+        let at = *inner.index.get(&id)?;
+        let slot = &mut inner.slots[at];
+        slot.read = true;
+        slot.user.clone()
     }
 
     /// Call before the read whose result may [`fill`](Self::fill) the cache.
@@ -93,7 +100,7 @@ impl UserCache {
     /// changed it.
     pub(super) fn fill(&self, ticket: Ticket, user: &User) {
         let mut inner = self.lock();
-        if ticket.0 < inner.forgotten {
+        if ticket.0 < inner.forgotten || inner.index.contains_key(&user.id) {
             return;
         }
         let changed_since = inner
@@ -102,12 +109,11 @@ impl UserCache {
             .rev()
             .take_while(|(commit, _)| *commit > ticket.0)
             .any(|(_, id)| *id == user.id);
-        if changed_since || inner.young.contains_key(&user.id) || inner.old.contains_key(&user.id) {
-            return;
+        if !changed_since {
+            let evicted = inner.insert(user.clone());
+            drop(inner);
+            drop(evicted);
         }
-        let evicted = inner.insert_young(user.clone(), self.generation);
-        drop(inner);
-        drop(evicted);
     }
 
     /// Called by the writer after a commit is durable, before it replies.
@@ -118,16 +124,19 @@ impl UserCache {
         for change in changes {
             let id = match change {
                 Change::Written(user) => {
-                    if let Some(cached) = inner.young.get_mut(&user.id) {
-                        cached.clone_from(user);
-                    } else if let Some(cached) = inner.old.get_mut(&user.id) {
-                        cached.clone_from(user);
+                    if let Some(&at) = inner.index.get(&user.id) {
+                        inner.slots[at].user = Some(user.clone());
                     }
                     user.id
                 }
                 Change::Deleted(id) => {
-                    inner.young.remove(&id);
-                    inner.old.remove(&id);
+                    // The emptied slot is the hand's first pick.
+                    if let Some(at) = inner.index.remove(&id) {
+                        inner.slots[at] = Slot {
+                            user: None,
+                            read: false,
+                        };
+                    }
                     id
                 }
             };
@@ -144,36 +153,65 @@ impl UserCache {
     /// writer cannot tell what a commit changed (it panicked mid-batch).
     pub(super) fn clear(&self) {
         let mut inner = self.lock();
-        inner.young.clear();
-        inner.old.clear();
+        inner.index.clear();
+        inner.slots.clear();
+        inner.hand = 0;
         inner.changes.clear();
         inner.commits += 1;
         inner.forgotten = inner.commits;
     }
 
-    /// Users held now.
+    /// Users held now, after checking that the index and the slots agree.
     #[cfg(test)]
     fn len(&self) -> usize {
         let inner = self.lock();
-        inner.young.len() + inner.old.len()
+        for (id, &at) in &inner.index {
+            assert_eq!(inner.slots[at].user.as_ref().map(|u| u.id), Some(*id));
+        }
+        let held = inner
+            .slots
+            .iter()
+            .filter(|slot| slot.user.is_some())
+            .count();
+        assert_eq!(held, inner.index.len(), "a slot no id leads to");
+        held
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves the maps consistent (every
-        // mutation is a single map call), so a poisoned lock is still usable.
+        // A panic while holding the lock leaves the cache consistent enough
+        // (at worst a slot the index no longer names), so go on using it.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Inner {
-    /// Returns the generation it evicted, to be freed after the lock is
-    /// released (tens of thousands of frees).
-    #[must_use]
-    fn insert_young(&mut self, user: User, generation: usize) -> Option<HashMap<UserId, User>> {
-        let evicted = (self.young.len() >= generation)
-            .then(|| std::mem::replace(&mut self.old, std::mem::take(&mut self.young)));
-        self.young.insert(user.id, user);
-        evicted
+    /// Stores `user`, evicting one entry if full; returns the evicted user so
+    /// it is freed after the lock is released.
+    fn insert(&mut self, user: User) -> Option<User> {
+        let id = user.id;
+        let fresh = Slot {
+            user: Some(user),
+            read: false,
+        };
+        if self.slots.len() < self.capacity {
+            self.slots.push(fresh);
+            self.index.insert(id, self.slots.len() - 1);
+            return None;
+        }
+        loop {
+            let at = self.hand;
+            self.hand = (self.hand + 1) % self.slots.len();
+            let slot = &mut self.slots[at];
+            if std::mem::take(&mut slot.read) {
+                continue;
+            }
+            let evicted = std::mem::replace(slot, fresh).user;
+            if let Some(old) = &evicted {
+                self.index.remove(&old.id);
+            }
+            self.index.insert(id, at);
+            return evicted;
+        }
     }
 }
 
@@ -276,6 +314,24 @@ mod tests {
             assert!(cache.get(hot.id).is_some(), "a user read often was evicted");
         }
         assert!(UserCache::new(0).is_none());
+    }
+
+    #[test]
+    fn slots_emptied_by_deletes_are_reused_and_the_index_stays_right() {
+        let cache = UserCache::new(50).unwrap();
+        let users: Vec<User> = (0..200).map(user).collect();
+        for (n, user) in users.iter().enumerate() {
+            cache.fill(cache.ticket(), user);
+            if n % 3 == 0 {
+                cache.committed([Change::Deleted(users[n / 2].id)]);
+            }
+            assert!(cache.len() <= 50);
+        }
+        for user in &users {
+            if let Some(cached) = cache.get(user.id) {
+                assert_eq!(&cached, user);
+            }
+        }
     }
 
     #[test]

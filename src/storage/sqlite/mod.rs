@@ -49,6 +49,7 @@ pub struct SqliteOptions {
 pub struct SqliteStore {
     readers: ReaderPool,
     cache: Option<Arc<UserCache>>,
+    metrics: StorageMetrics,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
 }
@@ -70,6 +71,7 @@ impl SqliteStore {
         Ok(Self {
             readers,
             cache,
+            metrics: options.metrics.clone(),
             writer,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
         })
@@ -122,8 +124,10 @@ impl UserStore for SqliteStore {
             return read();
         };
         if let Some(user) = cache.get(id) {
+            self.metrics.read_cache_hits.inc();
             return Ok(user);
         }
+        self.metrics.read_cache_misses.inc();
         let ticket = cache.ticket();
         let user = read()?;
         cache.fill(ticket, &user);
