@@ -20,7 +20,8 @@ fn http(c: &mut Criterion) {
         durability: Durability::Full,
         max_size: None,
         readers: 4,
-        read_cache: 0,
+        // As the server has it, so GET by id is measured as served.
+        read_cache: user_service::startup::DEFAULT_READ_CACHE,
         metrics: metrics.storage(),
     })
     .unwrap();
