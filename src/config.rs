@@ -132,7 +132,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
     pub max_db_size: Option<u64>,
 
-    /// Users kept in memory for `GET /users/{id}` (about 300 bytes each; 0
+    /// Users kept in memory for `GET /users/{id}` (about 250 bytes each; 0
     /// turns it off). Exact: the writer updates it on every commit. SQLite
     /// only. [default: 100000]
     #[arg(long, env = "READ_CACHE", value_name = "USERS")]

@@ -10,13 +10,12 @@
 //! Why it is exact: only the writer changes users. After each commit — after
 //! its fsync, and before it answers anyone — it replaces the cached users it
 //! changed, takes the ones it deleted out, and records which ids that commit
-//! changed. Only reads add users, so what a write-heavy load creates does not
-//! push out what is being read.
-//! A read that missed takes a [`Ticket`] before its read transaction starts,
-//! and its result goes in only if no commit since the ticket changed that id
-//! (or could have: the record of changes is bounded, and an older ticket is
-//! refused). So the cache never holds a value the database has moved past,
-//! and never one a power cut could still undo.
+//! changed. A read that missed takes a [`Ticket`] before its read
+//! transaction starts, and its result goes in only if no commit since the
+//! ticket changed that id (or could have: the record of changes is bounded,
+//! and an older ticket is refused). So the cache never holds a value the database has moved past,
+//! and never one a power cut could still undo. Only reads add users, so what
+//! a write-heavy load creates does not push out what is being read.
 //!
 //! This holds because this process is the database's only writer; `import`,
 //! the one other program that writes to it, only adds users, which no entry

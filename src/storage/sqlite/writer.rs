@@ -10,9 +10,9 @@
 //! Every op changes the database with exactly one statement, and SQLite
 //! undoes a statement that fails on a constraint while keeping the rest of
 //! the transaction (statement atomicity, the `ABORT` conflict resolution). So
-//! ops need no savepoint of their own: measured, `SAVEPOINT`/`RELEASE` per op
-//! and the pages they copied into the statement journal cost about a tenth of
-//! the writer's time under a durable write load.
+//! ops need no savepoint of their own: `SAVEPOINT`/`RELEASE` per op and the
+//! pages they copied into the statement journal cost, measured, about 7 % of
+//! the durable POST rate.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
