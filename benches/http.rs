@@ -22,6 +22,7 @@ fn http(c: &mut Criterion) {
         readers: 4,
         // As the server has it, so GET by id is measured as served.
         read_cache: user_service::startup::DEFAULT_READ_CACHE,
+        serving: false,
         metrics: metrics.storage(),
     })
     .unwrap();

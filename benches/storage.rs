@@ -28,6 +28,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         max_size: None,
         readers: 4,
         read_cache: 0,
+        serving: false,
         metrics: StorageMetrics::detached(),
     })
     .unwrap()

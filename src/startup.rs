@@ -157,6 +157,7 @@ impl Application {
                     durability: settings.durability,
                     max_size: settings.max_db_size,
                     read_cache: settings.read_cache,
+                    serving: true,
                     readers: reader_pool_size(settings.workers),
                     metrics: metrics.storage(),
                 })?;

@@ -41,6 +41,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
                 max_size: None,
                 readers: 2,
                 read_cache: 0,
+                serving: false,
                 metrics: StorageMetrics::detached(),
             })
             .map_err(|e| e.to_string())?;

@@ -140,6 +140,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "DURABILITY",
         "--max-db-size",
         "MAX_DB_SIZE",
+        "--read-cache",
+        "READ_CACHE",
         "--rate-limit",
         "RATE_LIMIT",
         "--rate-limit-burst",
@@ -280,6 +282,13 @@ fn sqlite_only_settings_are_refused_for_postgres() {
     ]);
     assert_clean_failure(&output, "--max-db-size caps a SQLite file");
     let output = run(&[
+        "--database-url",
+        "postgres://app@127.0.0.1:1/users",
+        "--read-cache",
+        "1000",
+    ]);
+    assert_clean_failure(&output, "--read-cache is SQLite only");
+    let output = run(&[
         "backup",
         "--database-url",
         "postgres://app@127.0.0.1:1/users",
@@ -340,4 +349,43 @@ async fn each_request_is_one_log_line_with_method_route_status_time_and_request_
         !line.contains("secret@example.com"),
         "no query string in logs: {line}"
     );
+}
+
+/// The read cache is exact only with one server per SQLite file, so a second
+/// one (a deploy that starts the new process before the old one stops) is
+/// refused with one line; once the first is gone — even killed — it starts.
+#[test]
+fn a_second_server_on_the_same_database_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let mut first = crate::server::Server::start(&db, &[]);
+    let path = db.to_str().unwrap();
+    let output = run(&["--bind", "127.0.0.1:0", "--database-url", path]);
+    assert_clean_failure(&output, "is already served by another user-service process");
+
+    let uncached = run(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--read-cache",
+        "0",
+        "--database-url",
+        path,
+    ]);
+    assert_clean_failure(
+        &uncached,
+        "is already served by another user-service process",
+    );
+
+    first.kill_9();
+    // Servers without the cache may share a file, as before the cache.
+    let uncached = crate::server::Server::start(&db, &["--read-cache", "0"]);
+    let also_uncached = crate::server::Server::start(&db, &["--read-cache", "0"]);
+    let caching = run(&["--bind", "127.0.0.1:0", "--database-url", path]);
+    assert_clean_failure(
+        &caching,
+        "is already served by another user-service process",
+    );
+    drop((uncached, also_uncached));
+    let second = crate::server::Server::start(&db, &[]);
+    drop(second);
 }

@@ -307,6 +307,7 @@ fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
         max_size: None,
         readers: 4,
         read_cache: 1_000,
+        serving: false,
         metrics: StorageMetrics::detached(),
     })
     .unwrap()

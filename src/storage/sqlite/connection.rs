@@ -56,6 +56,11 @@ pub enum OpenError {
     },
     #[error("cannot migrate database {path}: {reason}")]
     Migration { path: PathBuf, reason: String },
+    #[error(
+        "database {path} is already served by another user-service process (it holds \
+         {lock}); run one server per SQLite file, or several on PostgreSQL"
+    )]
+    InUse { path: PathBuf, lock: PathBuf },
 }
 
 impl OpenError {

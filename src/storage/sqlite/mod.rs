@@ -39,6 +39,8 @@ pub struct SqliteOptions {
     pub readers: u32,
     /// Users kept in memory for `GET /users/{id}` (0: none).
     pub read_cache: usize,
+    /// Opened to serve: takes the file's server lock (see [`claim`]).
+    pub serving: bool,
     /// Where the writer and the read pool record what they do.
     pub metrics: StorageMetrics,
 }
@@ -52,12 +54,18 @@ pub struct SqliteStore {
     metrics: StorageMetrics,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
+    /// Held while the store is open when it caches reads (see [`claim`]).
+    _claim: Option<Arc<std::fs::File>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database, applies pending migrations,
     /// and starts the writer and checkpointer threads.
     pub fn open(options: &SqliteOptions) -> Result<Self, OpenError> {
+        let claim = match options.serving {
+            true => Some(Arc::new(claim(&options.path, options.read_cache > 0)?)),
+            false => None,
+        };
         warn_if_wal_is_missing(&options.path);
         let mut conn = connection::open_writer(&options.path, options.durability)?;
         migrate::apply(&mut conn)?;
@@ -74,6 +82,7 @@ impl SqliteStore {
             metrics: options.metrics.clone(),
             writer,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
+            _claim: claim,
         })
     }
 
@@ -89,6 +98,45 @@ impl SqliteStore {
             checkpointer.stop();
         }
         self.writer.stop();
+    }
+}
+
+/// Takes `<database>.lock` (an `flock`, released when the process ends,
+/// however it ends): exclusively for a server with the read cache, shared
+/// for one without. The read cache is exact only if its process's writer is
+/// the only one changing existing users, so while a caching server runs any
+/// other server on the same file — a deploy that starts the new process
+/// before the old one stops, say — is refused instead of letting the first
+/// serve stale users. `import`, `export` and `backup` do not take it. A
+/// separate file, because closing any descriptor of the database file itself
+/// would drop SQLite's POSIX locks on it.
+fn claim(path: &std::path::Path, exclusive: bool) -> Result<std::fs::File, OpenError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| OpenError::CannotOpen {
+            path: path.to_path_buf(),
+            reason: format!("cannot create its lock file {}: {e}", lock.display()),
+        })?;
+    let locked = match exclusive {
+        true => file.try_lock(),
+        false => file.try_lock_shared(),
+    };
+    match locked {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::InUse {
+            path: path.to_path_buf(),
+            lock,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(OpenError::CannotOpen {
+            path: path.to_path_buf(),
+            reason: format!("cannot lock {}: {e}", lock.display()),
+        }),
     }
 }
 
