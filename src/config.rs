@@ -133,8 +133,9 @@ pub struct ServeArgs {
     pub max_db_size: Option<u64>,
 
     /// Users kept in memory for `GET /users/{id}` (about 250 bytes each; 0
-    /// turns it off). Exact: the writer updates it on every commit. SQLite
-    /// only. [default: 100000]
+    /// turns it off). Exact: the writer updates it on every commit, and while
+    /// it is on no other server may open the same file. SQLite only.
+    /// [default: 100000]
     #[arg(long, env = "READ_CACHE", value_name = "USERS")]
     pub read_cache: Option<usize>,
 
