@@ -307,6 +307,11 @@ pub fn app<S: UserStore>(
     let tokens = http.api_tokens.clone();
     let metrics = Arc::clone(&http.metrics);
     let limiter = http.rate_limiter.clone();
+    // Middlewares that would do nothing are left out rather than run per
+    // request: actix's Logger renders its fields (and allocates) for every
+    // request even when the `info` line is then filtered out.
+    let rate_limited = limiter.is_some();
+    let logged = log::log_enabled!(target: REQUEST_LOG_TARGET, log::Level::Info);
     App::new()
         .app_data(web::Data::new(store))
         .app_data(web::Data::from(Arc::clone(&http.metrics)))
@@ -318,22 +323,27 @@ pub fn app<S: UserStore>(
             !http.cors_origins.is_empty(),
             cors(&http.cors_origins),
         ))
-        .wrap(from_fn(move |req, next| {
-            routes::limit_rate(limiter.clone(), req, next)
-        }))
+        .wrap(Condition::new(
+            rate_limited,
+            from_fn(move |req, next| routes::limit_rate(limiter.clone(), req, next)),
+        ))
         .wrap(Compress::default())
         .wrap(from_fn(routes::request_id))
-        .wrap(request_log())
+        .wrap(Condition::new(logged, request_log()))
         .wrap(from_fn(move |req, next| {
             routes::record_metrics(Arc::clone(&metrics), req, next)
         }))
 }
+
+/// The request log's target, which `RUST_LOG` filters (actix's default).
+const REQUEST_LOG_TARGET: &str = "actix_web::middleware::logger";
 
 /// One line per request at `info`: method, path, route template, status,
 /// time, request id. The query string is left out: it can hold an email
 /// address or a cursor.
 fn request_log() -> Logger {
     Logger::new("%{method}xi %U route=%{route}xi %s %Dms request_id=%{x-request-id}o")
+        .log_target(REQUEST_LOG_TARGET)
         .custom_request_replace("method", |req| req.method().to_string())
         .custom_request_replace("route", |req| {
             crate::metrics::route_of(req.path()).to_owned()

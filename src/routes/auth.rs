@@ -69,7 +69,6 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
         .filter(|token| !token.is_empty())
 }
 
-/// Middleware that answers 401 unless the request carries an accepted token.
 /// Counts a request refused for its token (metrics, and the log at 1, 10,
 /// 100, … so a brute-force attempt shows without flooding the log). The
 /// token itself is never logged.
@@ -90,6 +89,7 @@ fn record_rejection(metrics: &Metrics, req: &ServiceRequest) {
     }
 }
 
+/// Middleware that answers 401 unless the request carries an accepted token.
 pub struct RequireToken {
     tokens: ApiTokens,
     metrics: Arc<Metrics>,
