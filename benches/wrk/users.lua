@@ -2,7 +2,12 @@
 -- Arguments: the ids file (one id a line), a run tag that keeps emails
 -- unique across runs, and the percentage of requests that are POSTs
 -- (0 = reads only, 100 = writes only, 10 = the 90/10 mix).
-local ids = {}
+-- One ready-made GET request per id, built once in init: a request made
+-- per call allocates a new string, and with a million distinct ids those
+-- strings kept LuaJIT's collector busy enough to cut wrk's rate by ~15 % and
+-- add pauses of tens of milliseconds to its p99 (measured against the bare
+-- floor handler), so the 1M-user phases measured wrk, not the server.
+local gets = {}
 local counter = 0
 local threads = 0
 local run = "0"
@@ -16,7 +21,7 @@ end
 
 init = function(args)
   for line in io.lines(args[1]) do
-    ids[#ids + 1] = line
+    gets[#gets + 1] = wrk.format("GET", "/users/" .. line)
   end
   run = args[2] or "0"
   phase = args[3] or "0"
@@ -35,5 +40,5 @@ request = function()
       run, phase, tid, counter, counter)
     return wrk.format("POST", "/users", { ["Content-Type"] = "application/json" }, body)
   end
-  return wrk.format("GET", "/users/" .. ids[math.random(#ids)])
+  return gets[math.random(#gets)]
 end
