@@ -143,10 +143,10 @@ pub struct ServeArgs {
     /// `600/min`; over it: 429 `rate_limited` with `Retry-After`. `/health`
     /// and `/ready` are never limited. [default: no limit]
     #[arg(long, env = "RATE_LIMIT", value_parser = crate::routes::parse_rate)]
-    pub rate_limit: Option<NonZeroU32>,
+    pub rate_limit: Option<crate::routes::Rate>,
 
     /// Requests a client may send at once before `--rate-limit` applies.
-    /// [default: one second's worth]
+    /// [default: one second's worth, at least 1]
     #[arg(long, env = "RATE_LIMIT_BURST", requires = "rate_limit")]
     pub rate_limit_burst: Option<NonZeroU32>,
 

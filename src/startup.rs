@@ -74,9 +74,9 @@ impl TryFrom<ServeArgs> for Settings {
             workers: args.workers.unwrap_or_else(default_workers),
             api_tokens,
             cors_origins: args.cors_origins,
-            rate_limit: args.rate_limit.map(|per_second| RateLimitSetting {
-                per_second,
-                burst: args.rate_limit_burst.unwrap_or(per_second),
+            rate_limit: args.rate_limit.map(|rate| RateLimitSetting {
+                rate,
+                burst: args.rate_limit_burst.unwrap_or(rate.one_second()),
             }),
             max_connections: args.max_connections,
         })

@@ -22,7 +22,7 @@ pub use auth::ApiTokens;
 pub use dto::UserResponse;
 pub use metrics::record_metrics;
 pub use openapi::document as openapi_document;
-pub use rate_limit::{limit_rate, parse_rate, RateLimitSetting, RateLimiter};
+pub use rate_limit::{limit_rate, parse_rate, Rate, RateLimitSetting, RateLimiter};
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
 

@@ -21,10 +21,36 @@ use crate::error::ApiError;
 /// addresses seen recently.
 const SWEEP_EVERY: u64 = 4096;
 
+/// A request rate, as `--rate-limit` gives it. Kept in its own unit: a
+/// per-minute rate refills one request every `60 s / N`, which whole
+/// requests per second cannot express (`30/min` is not `1/s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    PerSecond(NonZeroU32),
+    PerMinute(NonZeroU32),
+}
+
+impl Rate {
+    fn quota(self) -> Quota {
+        match self {
+            Self::PerSecond(n) => Quota::per_second(n),
+            Self::PerMinute(n) => Quota::per_minute(n),
+        }
+    }
+
+    /// One second's worth of requests, at least one: the default burst.
+    pub fn one_second(self) -> NonZeroU32 {
+        match self {
+            Self::PerSecond(n) => n,
+            Self::PerMinute(n) => NonZeroU32::new(n.get().div_ceil(60)).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
 /// A rate and a burst, as `--rate-limit` and `--rate-limit-burst` give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitSetting {
-    pub per_second: NonZeroU32,
+    pub rate: Rate,
     pub burst: NonZeroU32,
 }
 
@@ -36,7 +62,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(setting: RateLimitSetting) -> Arc<Self> {
-        let quota = Quota::per_second(setting.per_second).allow_burst(setting.burst);
+        let quota = setting.rate.quota().allow_burst(setting.burst);
         Arc::new(Self {
             limiter: DefaultKeyedRateLimiter::keyed(quota),
             clock: DefaultClock::default(),
@@ -78,7 +104,7 @@ pub async fn limit_rate(
 }
 
 /// Parses `N/s`, `N/min` or a bare `N` (per second).
-pub fn parse_rate(raw: &str) -> Result<NonZeroU32, String> {
+pub fn parse_rate(raw: &str) -> Result<Rate, String> {
     let raw = raw.trim();
     let (number, per_minute) = match raw.split_once('/') {
         None => (raw, false),
@@ -90,26 +116,31 @@ pub fn parse_rate(raw: &str) -> Result<NonZeroU32, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{raw:?} is not a rate; expected e.g. 100/s or 600/min"))?;
-    // Per-minute rates are kept per second, rounded up, never below 1.
-    let per_second = if per_minute {
-        number.div_ceil(60)
-    } else {
-        number
-    };
-    NonZeroU32::new(per_second).ok_or_else(|| "the rate must be above 0".to_owned())
+    let number = NonZeroU32::new(number).ok_or_else(|| "the rate must be above 0".to_owned())?;
+    Ok(match per_minute {
+        true => Rate::PerMinute(number),
+        false => Rate::PerSecond(number),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn n(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).unwrap()
+    }
+
     #[test]
     fn rates_take_seconds_or_minutes() {
-        assert_eq!(parse_rate("100/s").unwrap().get(), 100);
-        assert_eq!(parse_rate("100").unwrap().get(), 100);
-        assert_eq!(parse_rate("600/min").unwrap().get(), 10);
-        assert_eq!(parse_rate("1/min").unwrap().get(), 1);
+        assert_eq!(parse_rate("100/s"), Ok(Rate::PerSecond(n(100))));
+        assert_eq!(parse_rate("100"), Ok(Rate::PerSecond(n(100))));
+        assert_eq!(parse_rate(" 600/min "), Ok(Rate::PerMinute(n(600))));
+        assert_eq!(parse_rate("1/minute"), Ok(Rate::PerMinute(n(1))));
+        assert_eq!(Rate::PerMinute(n(600)).one_second(), n(10));
+        assert_eq!(Rate::PerMinute(n(30)).one_second(), n(1));
         assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("0/min").is_err());
         assert!(parse_rate("ten/s").is_err());
         assert!(parse_rate("5/fortnight").is_err());
     }
@@ -117,8 +148,8 @@ mod tests {
     #[test]
     fn a_client_gets_its_burst_then_must_wait_and_others_are_not_affected() {
         let limiter = RateLimiter::new(RateLimitSetting {
-            per_second: NonZeroU32::new(1).unwrap(),
-            burst: NonZeroU32::new(3).unwrap(),
+            rate: Rate::PerSecond(n(1)),
+            burst: n(3),
         });
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
@@ -127,5 +158,17 @@ mod tests {
         }
         assert_eq!(limiter.check(a), Err(1));
         assert_eq!(limiter.check(b), Ok(()));
+    }
+
+    #[test]
+    fn a_per_minute_rate_refills_one_request_every_60_s_over_n() {
+        // 30/min: one request every 2 s, not the 1/s a rounded rate allowed.
+        let limiter = RateLimiter::new(RateLimitSetting {
+            rate: Rate::PerMinute(n(30)),
+            burst: n(1),
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(limiter.check(a), Ok(()));
+        assert_eq!(limiter.check(a), Err(2));
     }
 }

@@ -120,11 +120,11 @@ on_every_backend! {
 #[tokio::test]
 async fn over_the_rate_limit_a_client_gets_429_with_retry_after_but_health_stays_open() {
     use std::num::NonZeroU32;
-    use user_service::routes::RateLimitSetting;
+    use user_service::routes::{Rate, RateLimitSetting};
 
     let app = crate::helpers::spawn_app_with(|s| {
         s.rate_limit = Some(RateLimitSetting {
-            per_second: NonZeroU32::new(1).unwrap(),
+            rate: Rate::PerSecond(NonZeroU32::new(1).unwrap()),
             burst: NonZeroU32::new(3).unwrap(),
         })
     })

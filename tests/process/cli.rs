@@ -240,6 +240,22 @@ async fn tokens_from_a_file_are_all_accepted_for_rotation() {
     assert_eq!(status(None).await, 401);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_minute_rate_limit_is_kept_per_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::server::Server::start(
+        &dir.path().join("users.db"),
+        &["--rate-limit", "30/min", "--rate-limit-burst", "1"],
+    );
+    let client = crate::server::client();
+    let get = || client.get(server.url("/users")).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+    let over = get().await.unwrap();
+    assert_eq!(over.status(), 429);
+    // One request every 2 s: 30/min is not rounded up to 1/s.
+    assert_eq!(over.headers()["retry-after"], "2");
+}
+
 #[test]
 fn a_missing_token_file_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
