@@ -113,6 +113,9 @@ pub struct StorageMetrics {
     pub batch_size: Histogram,
     /// Time from `BEGIN` to the end of `COMMIT` (fsync included).
     pub commit_seconds: Histogram,
+    /// Time a write waited in the queue (and for room in it) before its
+    /// batch started.
+    pub queue_wait_seconds: Histogram,
     /// Time a read waited for a pooled connection.
     pub pool_wait_seconds: Histogram,
     /// SQLite reads by id answered from the read cache, and not.
@@ -144,6 +147,11 @@ impl StorageMetrics {
             "Time to apply and commit one batch of writes, fsync included",
             LATENCY_BUCKETS.to_vec(),
         );
+        let queue_wait_seconds = histogram(
+            "user_service_writer_queue_wait_seconds",
+            "Time a write waited for the writer before its batch started",
+            LATENCY_BUCKETS.to_vec(),
+        );
         let pool_wait_seconds = histogram(
             "user_service_db_pool_wait_seconds",
             "Time a database operation waited for a pooled connection",
@@ -160,6 +168,7 @@ impl StorageMetrics {
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(batch_size.clone()),
             Box::new(commit_seconds.clone()),
+            Box::new(queue_wait_seconds.clone()),
             Box::new(pool_wait_seconds.clone()),
             Box::new(read_cache.clone()),
         ];
@@ -167,6 +176,7 @@ impl StorageMetrics {
             Self {
                 batch_size,
                 commit_seconds,
+                queue_wait_seconds,
                 pool_wait_seconds,
                 read_cache_hits: read_cache.with_label_values(&["hit"]),
                 read_cache_misses: read_cache.with_label_values(&["miss"]),

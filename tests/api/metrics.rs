@@ -140,6 +140,8 @@ async fn sqlite_writer_batches_and_commits_are_recorded() {
     assert_eq!(sizes.last().unwrap().1, batches as f64);
     let (_, commits) = histogram(&scrape, "user_service_writer_commit_seconds", &[]);
     assert_eq!(commits, batches);
+    let (_, waits) = histogram(&scrape, "user_service_writer_queue_wait_seconds", &[]);
+    assert_eq!(waits, 4, "one queue wait per write");
     assert_eq!(
         value(&scrape, "user_service_writer_queue_depth", &[]),
         Some(0.0)

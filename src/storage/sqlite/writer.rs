@@ -71,7 +71,8 @@ impl WriteOutcome {
 type Reply = oneshot::Sender<Result<WriteOutcome, StoreError>>;
 
 enum Message {
-    Op(WriteOp, Reply),
+    /// An op, where to answer, and when it was queued.
+    Op(WriteOp, Reply, Instant),
     Stop,
 }
 
@@ -133,7 +134,7 @@ impl Writer {
     pub(super) async fn execute(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send_timeout(Message::Op(op, reply), self.enqueue_timeout)
+            .send_timeout(Message::Op(op, reply, Instant::now()), self.enqueue_timeout)
             .await
             .map_err(|e| match e {
                 mpsc::error::SendTimeoutError::Timeout(_) => {
@@ -174,9 +175,16 @@ fn run(
         let Some(first) = inbox.blocking_recv() else {
             break;
         };
+        let started = Instant::now();
+        let mut oldest = Duration::ZERO;
         for message in std::iter::once(first).chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
             match message {
-                Message::Op(op, reply) => batch.push((op, reply)),
+                Message::Op(op, reply, queued) => {
+                    let waited = started.saturating_duration_since(queued);
+                    metrics.queue_wait_seconds.observe(waited.as_secs_f64());
+                    oldest = oldest.max(waited);
+                    batch.push((op, reply));
+                }
                 Message::Stop => {
                     stopping = true;
                     break;
@@ -187,6 +195,11 @@ fn run(
             }
         }
         if !batch.is_empty() {
+            log::debug!(
+                "starting a batch of {}; its oldest write waited {} us",
+                batch.len(),
+                oldest.as_micros()
+            );
             commit_batch_or_recover(&conn, &mut batch, metrics, cache);
             activity.commits.fetch_add(1, Ordering::Relaxed);
             activity.catch_up(&conn);
