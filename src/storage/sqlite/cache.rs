@@ -13,9 +13,10 @@
 //! changed. A read that missed takes a [`Ticket`] before its read
 //! transaction starts, and its result goes in only if no commit since the
 //! ticket changed that id (or could have: the record of changes is bounded,
-//! and an older ticket is refused). So the cache never holds a value the database has moved past,
-//! and never one a power cut could still undo. Only reads add users, so what
-//! a write-heavy load creates does not push out what is being read.
+//! and an older ticket is refused). So the cache never holds a value the
+//! database has moved past, and never one a power cut could still undo. Only
+//! reads add users, so what a write-heavy load creates does not push out
+//! what is being read.
 //!
 //! This holds because this process is the database's only writer; `import`,
 //! the one other program that writes to it, only adds users, which no entry
@@ -129,7 +130,8 @@ impl UserCache {
                     user.id
                 }
                 Change::Deleted(id) => {
-                    // The emptied slot is the hand's first pick.
+                    // The hand takes the emptied slot when it next reaches
+                    // it, without evicting anyone.
                     if let Some(at) = inner.index.remove(&id) {
                         inner.slots[at] = Slot {
                             user: None,

@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use prometheus::IntCounter;
+
 pub use backup::{backup, BackupError};
 pub use bulk::SqliteLoader;
 pub use connection::{Durability, OpenError};
@@ -51,7 +53,9 @@ pub struct SqliteOptions {
 pub struct SqliteStore {
     readers: ReaderPool,
     cache: Option<Arc<UserCache>>,
-    metrics: StorageMetrics,
+    /// `GET /users/{id}` answered from the cache, and not.
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
     /// Held while the store is open when it caches reads (see [`claim`]).
@@ -79,7 +83,8 @@ impl SqliteStore {
         Ok(Self {
             readers,
             cache,
-            metrics: options.metrics.clone(),
+            cache_hits: options.metrics.read_cache_hits.clone(),
+            cache_misses: options.metrics.read_cache_misses.clone(),
             writer,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
             _claim: claim,
@@ -172,10 +177,10 @@ impl UserStore for SqliteStore {
             return read();
         };
         if let Some(user) = cache.get(id) {
-            self.metrics.read_cache_hits.inc();
+            self.cache_hits.inc();
             return Ok(user);
         }
-        self.metrics.read_cache_misses.inc();
+        self.cache_misses.inc();
         let ticket = cache.ticket();
         let user = read()?;
         cache.fill(ticket, &user);
