@@ -257,25 +257,28 @@ fn serve<S: UserStore>(
         );
     }
     let workers = settings.workers.get();
-    let server = HttpServer::new(move || app(store.clone(), &http))
-        .workers(workers)
-        // A client must send its request head within this time, or gets
-        // 408 and is closed: a slow-loris connection cannot sit forever.
-        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-        .client_disconnect_timeout(Duration::from_secs(1))
-        // Idle keep-alive connections are closed after this.
-        .keep_alive(KEEP_ALIVE)
-        // Past this many open connections the server stops accepting
-        // (new ones wait in the backlog) instead of running out of
-        // memory or file descriptors.
-        .max_connections(settings.max_connections.get().div_ceil(workers))
-        .backlog(2048)
-        .listen(listener)
-        .map_err(|source| StartupError::Listen {
-            addr: settings.bind,
-            source,
-        })?
-        .run();
+    let server = HttpServer::new(move || {
+        store.on_worker_thread();
+        app(store.clone(), &http)
+    })
+    .workers(workers)
+    // A client must send its request head within this time, or gets
+    // 408 and is closed: a slow-loris connection cannot sit forever.
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(Duration::from_secs(1))
+    // Idle keep-alive connections are closed after this.
+    .keep_alive(KEEP_ALIVE)
+    // Past this many open connections the server stops accepting
+    // (new ones wait in the backlog) instead of running out of
+    // memory or file descriptors.
+    .max_connections(settings.max_connections.get().div_ceil(workers))
+    .backlog(2048)
+    .listen(listener)
+    .map_err(|source| StartupError::Listen {
+        addr: settings.bind,
+        source,
+    })?
+    .run();
     log::info!(
         "serving on http://{}:{port} with {described}, {} workers",
         settings.bind.ip(),

@@ -94,4 +94,7 @@ pub trait UserStore: Clone + Send + Sync + 'static {
     /// Current pool, queue and size figures, for metrics. Never fails:
     /// what cannot be read now is 0.
     fn stats(&self) -> impl Future<Output = StoreStats> + Send;
+
+    /// Called on each HTTP worker thread as it starts, inside its runtime.
+    fn on_worker_thread(&self) {}
 }

@@ -9,6 +9,7 @@ mod connection;
 mod migrate;
 mod queries;
 mod reader;
+mod reply;
 mod writer;
 
 use std::path::PathBuf;
@@ -232,5 +233,10 @@ impl UserStore for SqliteStore {
             write_queue: self.writer.queued(),
             database_bytes: size(path) + size(std::path::Path::new(&wal)),
         }
+    }
+
+    /// The writer hands this thread a batch's answers with one wake-up.
+    fn on_worker_thread(&self) {
+        reply::start_relay_on_this_thread();
     }
 }

@@ -1,6 +1,6 @@
 //! The writer thread: the only owner of the read-write connection.
 //!
-//! Requests send a [`WriteOp`] with a oneshot reply over a bounded queue.
+//! Requests send a [`WriteOp`] with a [`Reply`] over a bounded queue.
 //! The thread takes the first waiting op, drains whatever else is queued (up
 //! to [`MAX_BATCH`]), runs them all inside one transaction, commits once, and
 //! only then answers. So one fsync covers the whole batch, a failing op (a
@@ -21,12 +21,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::cache::{Change, UserCache};
 use super::checkpoint::WalActivity;
 use super::connection::store_error;
 use super::queries;
+use super::reply::{self, Reply};
 use super::OpenError;
 use crate::domain::{Timestamp, User, UserId, UserPatch};
 use crate::metrics::StorageMetrics;
@@ -69,8 +70,6 @@ impl WriteOutcome {
         }
     }
 }
-
-type Reply = oneshot::Sender<Result<WriteOutcome, StoreError>>;
 
 enum Message {
     /// An op, where to answer, and when it was queued.
@@ -134,7 +133,7 @@ impl Writer {
 
     /// Queues `op` and waits until it is committed (or failed).
     pub(super) async fn execute(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = Reply::new();
         self.queue
             .send_timeout(Message::Op(op, reply, Instant::now()), self.enqueue_timeout)
             .await
@@ -292,10 +291,7 @@ fn commit_batch(
         "committed a batch of {size} writes in {} us",
         elapsed.as_micros()
     );
-    for ((_, reply), result) in batch.drain(..).zip(results) {
-        // The requester may have gone away; its write is committed anyway.
-        let _ = reply.send(result);
-    }
+    reply::deliver(batch.drain(..).map(|(_, reply)| reply).zip(results));
 }
 
 /// What a committed op did to a user, for the cache.
