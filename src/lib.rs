@@ -6,6 +6,7 @@
 //! - [`startup`]: [`startup::Application`] binds, serves and shuts down;
 //!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
+//! - [`logging`]: stderr logging; `info` lines batched off terminals.
 //! - [`metrics`]: the Prometheus registry of one running service.
 //! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
@@ -25,6 +26,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod logging;
 pub mod metrics;
 pub mod probe;
 pub mod routes;

@@ -5,9 +5,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use std::io::Write;
 
-use user_service::config::{Cli, Command, DatabaseUrl, LogFormat};
+use user_service::config::{Cli, Command, DatabaseUrl};
 use user_service::startup::{Application, Settings};
 use user_service::storage::{postgres, sqlite};
 use user_service::transfer;
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     // export and import talk on stderr; only warnings belong there.
     let quiet = matches!(command, Command::Export(_) | Command::Import(_));
-    init_logging(cli.log_format, if quiet { "warn" } else { "info" });
+    user_service::logging::init(cli.log_format, if quiet { "warn" } else { "info" });
     let result = match command {
         Command::Serve(args) => Settings::try_from(args).and_then(serve),
         Command::Migrate(args) => migrate(args.database_url),
@@ -33,6 +32,7 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
+    user_service::logging::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -40,25 +40,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
-/// one JSON object per line: `ts`, `level`, `target`, `msg`.
-fn init_logging(format: LogFormat, default_level: &str) {
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level));
-    if format == LogFormat::Json {
-        builder.format(|buf, record| {
-            let line = serde_json::json!({
-                "ts": buf.timestamp_micros().to_string(),
-                "level": record.level().as_str(),
-                "target": record.target(),
-                "msg": record.args().to_string(),
-            });
-            writeln!(buf, "{line}")
-        });
-    }
-    builder.init();
 }
 
 fn serve(settings: Settings) -> Result<(), String> {
