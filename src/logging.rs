@@ -4,9 +4,11 @@
 //! a warning or an error is written at once, after whatever is waiting, so
 //! the order of lines holds. On a terminal every line is written at once.
 //!
-//! Why: at the default level every request logs a line, and one `write` to
-//! stderr per request cost a quarter to a third of the GET rate (84k vs
-//! 55-64k req/s, stderr to a file; BENCHMARKS.md). A crash (`kill -9`) can
+//! Why: at the default level every request logs a line. Measured with
+//! stderr to a file, the request log cost a quarter to a third of the GET
+//! rate (84k req/s at `warn`, 55-64k at `info`), and its own `write` per
+//! line about a tenth of that rate (62.3k -> 68.1k once batched;
+//! BENCHMARKS.md). A crash (`kill -9`) can
 //! lose the last [`FLUSH_DELAY`] of `info` lines, never a warning or error;
 //! a clean exit writes everything ([`flush`]).
 
