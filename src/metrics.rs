@@ -9,7 +9,7 @@
 //! counter looks its labels up.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -353,21 +353,29 @@ pub struct InFlight<'a> {
 }
 
 impl InFlight<'_> {
-    pub fn finish(self, status: u16) {
+    /// The request's route template.
+    pub fn route(&self) -> &'static str {
+        ROUTES[self.route]
+    }
+
+    /// Counts the request with its status; returns how long it took.
+    pub fn finish(self, status: u16) -> Duration {
         let (route, method) = (self.route, self.method);
+        let elapsed = self.started.elapsed();
         self.metrics.latency[route][method]
             .get_or_init(|| {
                 self.metrics
                     .latency_vec
                     .with_label_values(&[ROUTES[route], METHODS[method]])
             })
-            .observe(self.started.elapsed().as_secs_f64());
+            .observe(elapsed.as_secs_f64());
         let digits = status_digits(status);
         let code = std::str::from_utf8(&digits).unwrap_or("000");
         self.metrics
             .requests
             .with_label_values(&[ROUTES[route], METHODS[method], code])
             .inc();
+        elapsed
     }
 }
 

@@ -10,7 +10,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, Compress, Condition, Logger};
+use actix_web::middleware::{from_fn, Compress, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
@@ -311,10 +311,9 @@ pub fn app<S: UserStore>(
     let metrics = Arc::clone(&http.metrics);
     let limiter = http.rate_limiter.clone();
     // Middlewares that would do nothing are left out rather than run per
-    // request: actix's Logger renders its fields (and allocates) for every
-    // request even when the `info` line is then filtered out.
+    // request.
     let rate_limited = limiter.is_some();
-    let logged = log::log_enabled!(target: REQUEST_LOG_TARGET, log::Level::Info);
+    let log_requests = log::log_enabled!(target: routes::REQUEST_LOG_TARGET, log::Level::Info);
     App::new()
         .app_data(web::Data::new(store))
         .app_data(web::Data::from(Arc::clone(&http.metrics)))
@@ -332,25 +331,9 @@ pub fn app<S: UserStore>(
         ))
         .wrap(Compress::default())
         .wrap(from_fn(routes::request_id))
-        .wrap(Condition::new(logged, request_log()))
         .wrap(from_fn(move |req, next| {
-            routes::record_metrics(Arc::clone(&metrics), req, next)
+            routes::record_metrics(Arc::clone(&metrics), log_requests, req, next)
         }))
-}
-
-/// The request log's target, which `RUST_LOG` filters (actix's default).
-const REQUEST_LOG_TARGET: &str = "actix_web::middleware::logger";
-
-/// One line per request at `info`: method, path, route template, status,
-/// time, request id. The query string is left out: it can hold an email
-/// address or a cursor.
-fn request_log() -> Logger {
-    Logger::new("%{method}xi %U route=%{route}xi %s %Dms request_id=%{x-request-id}o")
-        .log_target(REQUEST_LOG_TARGET)
-        .custom_request_replace("method", |req| req.method().to_string())
-        .custom_request_replace("route", |req| {
-            crate::metrics::route_of(req.path()).to_owned()
-        })
 }
 
 /// Cross-origin access for the configured origins only, with the methods

@@ -10,19 +10,43 @@ use actix_web::{web, HttpResponse};
 use crate::metrics::{self, Metrics};
 use crate::storage::UserStore;
 
-/// Records the request's route template, method, status and latency.
+/// The request log's target, which `RUST_LOG` filters (actix's Logger used
+/// it before, so existing filters keep working).
+pub const REQUEST_LOG_TARGET: &str = "actix_web::middleware::logger";
+
+/// Records the request's route template, method, status and latency, and
+/// with `log_requests` writes the request log line from the same figures:
+/// method, path (no query string: it can hold an email address or a
+/// cursor), route template, status, milliseconds, request id.
 pub async fn record_metrics(
     metrics: Arc<Metrics>,
+    log_requests: bool,
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let in_flight = metrics.start(req.path(), req.method().as_str());
+    let logged = log_requests.then(|| (req.method().clone(), req.path().to_owned()));
     let result = next.call(req).await;
     let status = match &result {
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    in_flight.finish(status.as_u16());
+    let route = in_flight.route();
+    let elapsed = in_flight.finish(status.as_u16());
+    if let Some((method, path)) = logged {
+        let request_id = result
+            .as_ref()
+            .ok()
+            .and_then(|response| response.headers().get(super::request_id::X_REQUEST_ID))
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-");
+        log::info!(
+            target: REQUEST_LOG_TARGET,
+            "{method} {path} route={route} {} {:.6}ms request_id={request_id}",
+            status.as_u16(),
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
     result
 }
 

@@ -20,7 +20,7 @@ use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use dto::UserResponse;
-pub use metrics::record_metrics;
+pub use metrics::{record_metrics, REQUEST_LOG_TARGET};
 pub use openapi::document as openapi_document;
 pub use rate_limit::{limit_rate, parse_rate, Rate, RateLimitSetting, RateLimiter};
 pub use rejection::{json_config, query_config, route_not_found};
