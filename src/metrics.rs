@@ -79,8 +79,9 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
 ];
 
-/// The route template of `path`.
-pub fn route_of(path: &str) -> &'static str {
+/// The route template of `path` (requests get theirs from [`InFlight::route`]).
+#[cfg(test)]
+fn route_of(path: &str) -> &'static str {
     ROUTES[route_index(path)]
 }
 

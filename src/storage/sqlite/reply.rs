@@ -6,7 +6,7 @@
 //! `writer::lower_priority`), so it took the CPU after the first answer of a
 //! batch, sent that one response, went back to `epoll_wait`, and only then
 //! let the writer send the next answer. Measured under durable POSTs
-//! (batches of ~16): ~10,000 worker sleeps and ~7,000 writer preemptions per
+//! (batches of ~17): ~11,000 worker sleeps and ~8,000 writer preemptions per
 //! second, with context switching the largest item of the profile
 //! (BENCHMARKS.md). So each actix worker thread gets a [`Relay`]: a queue the
 //! writer fills with a whole batch's answers before waking, once, a task on
