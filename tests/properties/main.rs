@@ -19,6 +19,14 @@ proptest! {
     }
 
     #[test]
+    fn a_stored_email_is_accepted_exactly_when_it_is_its_own_normal_form(
+        raw in "[ ]?[a-zA-Z0-9.ÀÉéσςΣİ\u{1D49E}]{1,12}@[a-zA-Z0-9Éé]{1,8}\\.[a-zA-Z]{1,4}[ ]?",
+    ) {
+        let normal_form = Email::parse(&raw).is_ok_and(|email| email.as_str() == raw);
+        prop_assert_eq!(Email::from_stored(raw.clone()).is_ok(), normal_form, "{:?}", raw);
+    }
+
+    #[test]
     fn email_like_strings_follow_the_rules(
         local in "[A-Za-z0-9._%+-]{1,70}",
         domain in "[A-Za-z0-9-]{1,20}(\\.[A-Za-z0-9-]{1,10}){0,3}",
