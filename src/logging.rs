@@ -8,13 +8,13 @@
 //! stderr to a file, the request log cost a quarter to a third of the GET
 //! rate (84k req/s at `warn`, 55-64k at `info`), and its own `write` per
 //! line about a tenth of that rate (62.3k -> 68.1k once batched;
-//! BENCHMARKS.md). A crash (`kill -9`) can
-//! lose the last [`FLUSH_DELAY`] of `info` lines, never a warning or error;
-//! a clean exit writes everything ([`flush`]).
+//! BENCHMARKS.md). A crash (`kill -9`) can lose the last [`FLUSH_DELAY`] of
+//! `info` lines, never a warning or error; a clean exit writes everything
+//! (`log::logger().flush()`).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use log::{Level, Log, Metadata, Record};
@@ -25,8 +25,6 @@ use crate::config::LogFormat;
 pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
 /// Past this many bytes waiting, the line that crossed it writes them all.
 const MAX_PENDING: usize = 256 * 1024;
-
-static PENDING: OnceLock<Arc<Pending>> = OnceLock::new();
 
 /// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
 /// one JSON object per line: `ts`, `level`, `target`, `msg`.
@@ -55,13 +53,11 @@ pub fn init(format: LogFormat, default_level: &str) {
         return;
     }
     let pending = Pending::start(Box::new(io::stderr()));
-    let _ = PENDING.set(Arc::clone(&pending));
+    let pipe = |writer: Box<dyn Write + Send>| builder(Some(env_logger::Target::Pipe(writer)));
     let logger = SplitLogger {
-        batched: builder(Some(env_logger::Target::Pipe(Box::new(Batched(
-            Arc::clone(&pending),
-        )))))
-        .build(),
-        immediate: builder(Some(env_logger::Target::Pipe(Box::new(Immediate(pending))))).build(),
+        batched: pipe(Box::new(Batched(Arc::clone(&pending)))).build(),
+        immediate: pipe(Box::new(Immediate(Arc::clone(&pending)))).build(),
+        pending,
     };
     let max_level = logger.batched.filter();
     if log::set_boxed_logger(Box::new(logger)).is_ok() {
@@ -69,17 +65,11 @@ pub fn init(format: LogFormat, default_level: &str) {
     }
 }
 
-/// Writes every line still waiting. Call before the process exits.
-pub fn flush() {
-    if let Some(pending) = PENDING.get() {
-        let _ = pending.write_out();
-    }
-}
-
 /// Warnings and errors go out at once; the rest in batches.
 struct SplitLogger {
     batched: env_logger::Logger,
     immediate: env_logger::Logger,
+    pending: Arc<Pending>,
 }
 
 impl Log for SplitLogger {
@@ -94,8 +84,9 @@ impl Log for SplitLogger {
         }
     }
 
+    /// Writes every line still waiting; `main` calls it before exiting.
     fn flush(&self) {
-        flush();
+        let _ = self.pending.write_out();
     }
 }
 
@@ -224,6 +215,14 @@ mod tests {
         fn text(&self) -> String {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
+
+        /// Batching into this sink, with no flusher thread: only a write
+        /// that must go out now reaches it.
+        fn batched_by_hand(&self) -> Arc<Pending> {
+            let pending = Pending::new(Box::new(self.clone()));
+            pending.batching.store(true, Ordering::Relaxed);
+            pending
+        }
     }
 
     #[test]
@@ -251,8 +250,7 @@ mod tests {
     #[test]
     fn a_warning_goes_out_at_once_after_the_lines_before_it() {
         let sink = Sink::default();
-        let pending = Pending::new(Box::new(sink.clone()));
-        pending.batching.store(true, Ordering::Relaxed);
+        let pending = sink.batched_by_hand();
         let mut batched = Batched(Arc::clone(&pending));
         let mut immediate = Immediate(Arc::clone(&pending));
         writeln!(batched, "request 1").unwrap();
@@ -266,8 +264,7 @@ mod tests {
     #[test]
     fn a_flood_of_lines_is_written_by_the_logger_once_too_much_waits() {
         let sink = Sink::default();
-        let pending = Pending::new(Box::new(sink.clone()));
-        pending.batching.store(true, Ordering::Relaxed);
+        let pending = sink.batched_by_hand();
         let mut batched = Batched(Arc::clone(&pending));
         let line = [b'x'; 1023];
         for _ in 0..MAX_PENDING / 1024 {

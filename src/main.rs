@@ -32,7 +32,8 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
-    user_service::logging::flush();
+    // Off a terminal, `info` lines may still be waiting to be written.
+    log::logger().flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

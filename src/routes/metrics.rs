@@ -25,7 +25,8 @@ pub async fn record_metrics(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let in_flight = metrics.start(req.path(), req.method().as_str());
-    let logged = log_requests.then(|| (req.method().clone(), req.path().to_owned()));
+    // The method and URI share the request's buffers: no copy per request.
+    let logged = log_requests.then(|| (req.method().clone(), req.uri().clone()));
     let result = next.call(req).await;
     let status = match &result {
         Ok(response) => response.status(),
@@ -33,7 +34,8 @@ pub async fn record_metrics(
     };
     let route = in_flight.route();
     let elapsed = in_flight.finish(status.as_u16());
-    if let Some((method, path)) = logged {
+    if let Some((method, uri)) = logged {
+        let path = uri.path();
         let request_id = result
             .as_ref()
             .ok()

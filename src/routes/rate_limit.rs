@@ -131,6 +131,13 @@ mod tests {
         NonZeroU32::new(n).unwrap()
     }
 
+    fn limiter(rate: Rate, burst: u32) -> Arc<RateLimiter> {
+        RateLimiter::new(RateLimitSetting {
+            rate,
+            burst: n(burst),
+        })
+    }
+
     #[test]
     fn rates_take_seconds_or_minutes() {
         assert_eq!(parse_rate("100/s"), Ok(Rate::PerSecond(n(100))));
@@ -147,10 +154,7 @@ mod tests {
 
     #[test]
     fn a_client_gets_its_burst_then_must_wait_and_others_are_not_affected() {
-        let limiter = RateLimiter::new(RateLimitSetting {
-            rate: Rate::PerSecond(n(1)),
-            burst: n(3),
-        });
+        let limiter = limiter(Rate::PerSecond(n(1)), 3);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -163,10 +167,7 @@ mod tests {
     #[test]
     fn a_per_minute_rate_refills_one_request_every_60_s_over_n() {
         // 30/min: one request every 2 s, not the 1/s a rounded rate allowed.
-        let limiter = RateLimiter::new(RateLimitSetting {
-            rate: Rate::PerMinute(n(30)),
-            burst: n(1),
-        });
+        let limiter = limiter(Rate::PerMinute(n(30)), 1);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         assert_eq!(limiter.check(a), Ok(()));
         assert_eq!(limiter.check(a), Err(2));

@@ -17,7 +17,6 @@
 //! answers straight from the writer, as before.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{oneshot, Notify};
@@ -76,7 +75,6 @@ type Queue = Vec<(oneshot::Sender<Answer>, Answer)>;
 pub(super) struct Relay {
     /// `None` once the task that hands them out is gone.
     queue: Mutex<Option<Queue>>,
-    open: AtomicBool,
     notify: Notify,
 }
 
@@ -88,7 +86,7 @@ impl Relay {
     }
 
     fn is_open(&self) -> bool {
-        self.open.load(Ordering::Relaxed)
+        self.lock().is_some()
     }
 }
 
@@ -106,7 +104,6 @@ pub(crate) fn start_relay_on_this_thread() {
         }
         let relay = Arc::new(Relay {
             queue: Mutex::new(Some(Vec::new())),
-            open: AtomicBool::new(true),
             notify: Notify::new(),
         });
         actix_web::rt::spawn(hand_out(CloseOnDrop(Arc::clone(&relay))));
@@ -140,7 +137,6 @@ struct CloseOnDrop(Arc<Relay>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        self.0.open.store(false, Ordering::Relaxed);
         let queued = self.0.lock().take().unwrap_or_default();
         for (sender, answer) in queued {
             let _ = sender.send(answer);
