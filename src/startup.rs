@@ -329,7 +329,10 @@ pub fn app<S: UserStore>(
             rate_limited,
             from_fn(move |req, next| routes::limit_rate(limiter.clone(), req, next)),
         ))
+        // Compress runs between the two: small bodies go out as they are.
+        .wrap(from_fn(routes::mark_small_bodies))
         .wrap(Compress::default())
+        .wrap(from_fn(routes::unmark_small_bodies))
         .wrap(from_fn(routes::request_id))
         .wrap(from_fn(move |req, next| {
             routes::record_metrics(Arc::clone(&metrics), log_requests, req, next)

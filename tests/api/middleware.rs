@@ -32,6 +32,44 @@ on_every_backend! {
     }
 
     #[tokio::test]
+    async fn small_responses_are_sent_as_they_are_even_when_compression_is_accepted() {
+        let app = spawn_app().await;
+        let created = app
+            .client
+            .post(app.url("/users"))
+            .header("accept-encoding", "gzip, deflate, br")
+            .json(&serde_json::json!({"email": "ada@example.com", "name": "Ada"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert!(created.headers().get("content-encoding").is_none());
+        let user: Value = created.json().await.unwrap();
+        let id = user["id"].as_str().unwrap();
+        for (path, status) in [
+            (format!("/users/{id}"), StatusCode::OK),
+            ("/users/not-a-uuid".to_owned(), StatusCode::BAD_REQUEST),
+            ("/users?limit=1".to_owned(), StatusCode::OK),
+        ] {
+            let response = app.get_with(&path, ("accept-encoding", "gzip, br")).await;
+            assert_eq!(response.status(), status, "{path}");
+            assert!(
+                response.headers().get("content-encoding").is_none(),
+                "{path}: {:?}",
+                response.headers()
+            );
+            let length: u64 = response.headers()["content-length"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(length < user_service::routes::MIN_COMPRESSED_BYTES, "{path}");
+            let body: Value = response.json().await.unwrap();
+            assert!(body.is_object() || body.is_array(), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
     async fn responses_are_not_compressed_unless_asked() {
         let app = spawn_app().await;
         app.create_user("ada@example.com", "Ada").await;
