@@ -10,7 +10,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, Compress, Condition};
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
@@ -329,10 +329,7 @@ pub fn app<S: UserStore>(
             rate_limited,
             from_fn(move |req, next| routes::limit_rate(limiter.clone(), req, next)),
         ))
-        // Compress runs between the two: small bodies go out as they are.
-        .wrap(from_fn(routes::mark_small_bodies))
-        .wrap(Compress::default())
-        .wrap(from_fn(routes::unmark_small_bodies))
+        .wrap(from_fn(routes::compress))
         .wrap(from_fn(routes::request_id))
         .wrap(from_fn(move |req, next| {
             routes::record_metrics(Arc::clone(&metrics), log_requests, req, next)

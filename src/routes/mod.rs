@@ -20,7 +20,7 @@ use std::sync::Arc;
 use actix_web::web;
 
 pub use auth::ApiTokens;
-pub use compression::{mark_small_bodies, unmark_small_bodies, MIN_COMPRESSED_BYTES};
+pub use compression::{compress, MIN_COMPRESSED_BYTES};
 pub use dto::UserResponse;
 pub use metrics::{record_metrics, REQUEST_LOG_TARGET};
 pub use openapi::document as openapi_document;

@@ -24,11 +24,46 @@ on_every_backend! {
     }
 
     #[tokio::test]
-    async fn brotli_is_used_when_preferred() {
+    async fn brotli_is_used_for_a_client_that_takes_only_brotli() {
         let app = spawn_app().await;
         app.seed(20).await;
+        let plain = app.get("/users").await.bytes().await.unwrap();
         let response = app.get_with("/users", ("accept-encoding", "br")).await;
         assert_eq!(response.headers()["content-encoding"], "br");
+        let compressed = response.bytes().await.unwrap();
+        let mut json = Vec::new();
+        brotli::Decompressor::new(&compressed[..], 4096)
+            .read_to_end(&mut json)
+            .unwrap();
+        assert_eq!(json, plain);
+    }
+
+    #[tokio::test]
+    async fn a_browser_offering_every_coding_gets_gzip_and_caches_are_told() {
+        let app = spawn_app().await;
+        app.seed(20).await;
+        let plain = app.get("/users").await;
+        assert!(plain.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .contains("accept-encoding"));
+        let plain = plain.bytes().await.unwrap();
+        let response = app
+            .get_with("/users", ("accept-encoding", "gzip, deflate, br, zstd"))
+            .await;
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        let length: usize = response.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let compressed = response.bytes().await.unwrap();
+        assert_eq!(compressed.len(), length);
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut json)
+            .unwrap();
+        assert_eq!(json, plain);
     }
 
     #[tokio::test]
