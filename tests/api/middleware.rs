@@ -105,6 +105,31 @@ on_every_backend! {
     }
 
     #[tokio::test]
+    async fn a_page_too_large_to_compress_on_the_worker_still_decodes_whole() {
+        let app = spawn_app().await;
+        app.seed(400).await;
+        let plain = app.get("/users?limit=1000").await.bytes().await.unwrap();
+        assert!(plain.len() > 64 * 1024, "{} bytes", plain.len());
+        for (accept, coding) in [("gzip", "gzip"), ("br", "br")] {
+            let response = app
+                .get_with("/users?limit=1000", ("accept-encoding", accept))
+                .await;
+            assert_eq!(response.headers()["content-encoding"], coding);
+            let compressed = response.bytes().await.unwrap();
+            let mut json = Vec::new();
+            match coding {
+                "gzip" => flate2::read::GzDecoder::new(&compressed[..])
+                    .read_to_end(&mut json)
+                    .unwrap(),
+                _ => brotli::Decompressor::new(&compressed[..], 4096)
+                    .read_to_end(&mut json)
+                    .unwrap(),
+            };
+            assert_eq!(json, plain, "{coding}");
+        }
+    }
+
+    #[tokio::test]
     async fn responses_are_not_compressed_unless_asked() {
         let app = spawn_app().await;
         app.create_user("ada@example.com", "Ada").await;
