@@ -2,8 +2,11 @@
 //! journald), lines at `info` and below — the request log among them — are
 //! collected and written together [`FLUSH_DELAY`] after the first of them;
 //! a warning or an error is written at once, after whatever is waiting, so
-//! the order of lines holds. On a terminal every line is written at once, by
-//! env_logger (with colours).
+//! the order of lines holds. One thread does the writing, so a request never
+//! waits for stderr: if nobody reads it (a full pipe), lines wait in memory
+//! up to [`MAX_PENDING`] bytes, and past that they are dropped and counted
+//! in a warning written once the reader catches up. On a terminal every
+//! line is written at once, by env_logger (with colours).
 //!
 //! Why: at the default level every request logs a line. Measured with
 //! stderr to a file, the request log cost a quarter to a third of the GET
@@ -12,16 +15,20 @@
 //! BENCHMARKS.md). Off a terminal the lines are also formatted here rather
 //! than by env_logger, which (with colour support built in) copies every
 //! line into a fresh buffer and scans it for escape codes to strip: 3-5 % of
-//! the GET profile. A crash (`kill -9`) can lose the last [`FLUSH_DELAY`] of
-//! `info` lines, never a warning or error; a clean exit writes everything
-//! (`log::logger().flush()`).
+//! the GET profile. And a server started with its stderr piped to a process
+//! that does not read it (a test harness, a stuck log shipper) used to stop
+//! answering once the pipe filled; now it keeps serving.
+//!
+//! A crash (`kill -9`) can lose the last [`FLUSH_DELAY`] of `info` lines,
+//! and a warning logged in the instant before it; a clean exit waits (at
+//! most [`EXIT_WAIT`]) for everything (`log::logger().flush()`).
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use log::{Level, Log, Metadata, Record};
 
@@ -29,8 +36,14 @@ use crate::config::LogFormat;
 
 /// How long a batch of lines waits for more before it is written.
 pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
-/// Past this many bytes waiting, the line that crossed it writes them all.
-const MAX_PENDING: usize = 256 * 1024;
+/// With this many bytes waiting, the batch is written without waiting
+/// (~20 ms of request lines at 60k req/s).
+const WRITE_NOW_BYTES: usize = 256 * 1024;
+/// Lines that would take more than this waiting are dropped (and counted):
+/// stderr is not being read. Bounds the memory a stuck reader can take.
+const MAX_PENDING: usize = 4 * 1024 * 1024;
+/// How long a clean exit waits for the last lines to be written.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
 /// one JSON object per line: `ts`, `level`, `target`, `msg`. Text lines read
@@ -39,10 +52,14 @@ pub fn init(format: LogFormat, default_level: &str) {
     let env = env_logger::Env::default().default_filter_or(default_level);
     let mut builder = env_logger::Builder::from_env(env);
     if !io::stderr().is_terminal() {
+        let format: LineFormat = match format {
+            LogFormat::Text => text_line,
+            LogFormat::Json => json_line,
+        };
         let logger = LineLogger {
             filter: builder.build(),
             format,
-            pending: Pending::start(Box::new(io::stderr())),
+            pending: Pending::start(Box::new(io::stderr()), format),
         };
         let max_level = logger.filter.filter();
         if log::set_boxed_logger(Box::new(logger)).is_ok() {
@@ -65,9 +82,12 @@ pub fn init(format: LogFormat, default_level: &str) {
 /// from `RUST_LOG`; only its filter is used.
 struct LineLogger {
     filter: env_logger::Logger,
-    format: LogFormat,
+    format: LineFormat,
     pending: Arc<Pending>,
 }
+
+/// Writes one record as one line ([`text_line`] or [`json_line`]).
+type LineFormat = fn(&mut String, SystemTime, &Record<'_>);
 
 thread_local! {
     /// The line being formatted, reused: no allocation per line.
@@ -92,18 +112,16 @@ impl Log for LineLogger {
                 return;
             };
             line.clear();
-            match self.format {
-                LogFormat::Text => text_line(&mut line, now, record),
-                LogFormat::Json => json_line(&mut line, now, record),
-            }
+            (self.format)(&mut line, now, record);
             let urgent = record.level() <= Level::Warn;
             let _ = self.pending.add(line.as_bytes(), urgent);
         });
     }
 
-    /// Writes every line still waiting; `main` calls it before exiting.
+    /// Waits (a bounded time) for every line still waiting to be written;
+    /// `main` calls it before exiting.
     fn flush(&self) {
-        let _ = self.pending.write_out();
+        self.pending.drain(EXIT_WAIT);
     }
 }
 
@@ -163,81 +181,165 @@ fn json_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
     let _ = writeln!(line, "{value}");
 }
 
-/// Lines waiting to be written, and where they go.
+/// Lines waiting to be written, and where they go. Off a terminal only the
+/// flusher thread writes: a thread that logs never waits for stderr.
 struct Pending {
-    lines: Mutex<Vec<u8>>,
-    /// Taken before `lines` by whoever writes out, so batches keep their order.
+    state: Mutex<State>,
+    /// Taken by whoever writes, so batches keep their order.
     out: Mutex<Box<dyn Write + Send>>,
     arrived: Condvar,
+    /// How long a batch of `info` lines waits for more.
+    delay: Duration,
+    /// How the flusher writes its own line (about dropped lines).
+    format: LineFormat,
     /// A thread writes batches out; if not, every line is written at once.
     batching: AtomicBool,
 }
 
+#[derive(Default)]
+struct State {
+    lines: Vec<u8>,
+    /// A warning or error waits, or enough lines: write without waiting.
+    now: bool,
+    /// Lines dropped because [`MAX_PENDING`] bytes were already waiting.
+    dropped: u64,
+}
+
 impl Pending {
-    /// Lines for `out`, written when someone calls [`Self::write_out`].
-    fn new(out: Box<dyn Write + Send>) -> Arc<Self> {
+    /// Lines for `out`, each written at once by the thread that logs it
+    /// (until a flusher thread is started).
+    fn new(out: Box<dyn Write + Send>, format: LineFormat, delay: Duration) -> Arc<Self> {
         Arc::new(Self {
-            lines: Mutex::new(Vec::new()),
+            state: Mutex::new(State::default()),
             out: Mutex::new(out),
             arrived: Condvar::new(),
+            delay,
+            format,
             batching: AtomicBool::new(false),
         })
     }
 
-    /// Lines for `out`, and a thread that writes each batch out
-    /// [`FLUSH_DELAY`] after its first line (without one, every line is
-    /// written at once).
-    fn start(out: Box<dyn Write + Send>) -> Arc<Self> {
-        let pending = Self::new(out);
+    /// Lines for `out`, and the thread that writes them: each batch of
+    /// `info` lines [`FLUSH_DELAY`] after its first line, warnings and
+    /// errors (and everything before them) at once.
+    fn start(out: Box<dyn Write + Send>, format: LineFormat) -> Arc<Self> {
+        Self::start_with(out, format, FLUSH_DELAY)
+    }
+
+    fn start_with(out: Box<dyn Write + Send>, format: LineFormat, delay: Duration) -> Arc<Self> {
+        let pending = Self::new(out, format, delay);
         let flusher = Arc::clone(&pending);
         let started = std::thread::Builder::new()
             .name("log-flush".into())
-            .spawn(move || loop {
-                flusher.wait_for_lines();
-                std::thread::sleep(FLUSH_DELAY);
-                let _ = flusher.write_out();
-            });
+            .spawn(move || flusher.write_batches());
         pending.batching.store(started.is_ok(), Ordering::Relaxed);
         pending
     }
 
-    fn lines(&self) -> MutexGuard<'_, Vec<u8>> {
+    fn state(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding it; the bytes are whole lines.
-        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait_for_lines(&self) {
-        let mut lines = self.lines();
-        while lines.is_empty() {
-            lines = self.arrived.wait(lines).unwrap_or_else(|e| e.into_inner());
-        }
+    fn out(&self) -> MutexGuard<'_, Box<dyn Write + Send>> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a whole line. It (and all before it) is written now if `urgent`,
-    /// if too much waits, or if no thread writes batches; otherwise it waits
-    /// for the batch.
+    /// Adds a whole line, written at once if `urgent`, else with its batch.
+    /// Never waits for the output: past [`MAX_PENDING`] bytes waiting (a
+    /// reader that stopped reading stderr) the line is dropped and counted.
     fn add(&self, line: &[u8], urgent: bool) -> io::Result<()> {
-        let mut lines = self.lines();
-        if lines.is_empty() {
-            self.arrived.notify_one();
+        if !self.batching.load(Ordering::Relaxed) {
+            let mut out = self.out();
+            out.write_all(line)?;
+            return out.flush();
         }
-        lines.extend_from_slice(line);
-        let now = urgent || lines.len() >= MAX_PENDING || !self.batching.load(Ordering::Relaxed);
-        drop(lines);
-        match now {
-            true => self.write_out(),
-            false => Ok(()),
-        }
-    }
-
-    fn write_out(&self) -> io::Result<()> {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let lines = std::mem::take(&mut *self.lines());
-        if lines.is_empty() {
+        let mut state = self.state();
+        if state.lines.len() + line.len() > MAX_PENDING {
+            state.dropped += 1;
             return Ok(());
         }
-        out.write_all(&lines)?;
-        out.flush()
+        let first = state.lines.is_empty();
+        state.lines.extend_from_slice(line);
+        let now = urgent || state.lines.len() >= WRITE_NOW_BYTES;
+        if now && !state.now {
+            state.now = true;
+            self.arrived.notify_one();
+        } else if first {
+            self.arrived.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The flusher thread's loop.
+    fn write_batches(&self) {
+        let mut batch = Vec::new();
+        loop {
+            let mut state = self.state();
+            while state.lines.is_empty() && state.dropped == 0 {
+                state = self.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            let due = Instant::now() + self.delay;
+            while !state.now {
+                let left = due.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = self
+                    .arrived
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            // Taken before the lines leave `state`, so `drain` cannot see
+            // them neither waiting nor being written.
+            let mut out = self.out();
+            std::mem::swap(&mut state.lines, &mut batch);
+            let dropped = std::mem::take(&mut state.dropped);
+            state.now = false;
+            drop(state);
+            if dropped > 0 {
+                let mut notice = String::new();
+                let args =
+                    format_args!("{dropped} log lines dropped: stderr was not read fast enough");
+                let record = Record::builder()
+                    .level(Level::Warn)
+                    .target(module_path!())
+                    .args(args)
+                    .build();
+                (self.format)(&mut notice, SystemTime::now(), &record);
+                batch.extend_from_slice(notice.as_bytes());
+            }
+            let _ = out.write_all(&batch).and_then(|()| out.flush());
+            drop(out);
+            batch.clear();
+        }
+    }
+
+    /// Waits (at most `limit`) until every line added so far is written.
+    fn drain(&self, limit: Duration) {
+        if !self.batching.load(Ordering::Relaxed) {
+            return;
+        }
+        let give_up = Instant::now() + limit;
+        loop {
+            {
+                let mut state = self.state();
+                if state.lines.is_empty() && state.dropped == 0 {
+                    // Not held by the flusher: nothing is being written.
+                    if self.out.try_lock().is_ok() {
+                        return;
+                    }
+                } else if !state.now {
+                    state.now = true;
+                    self.arrived.notify_one();
+                }
+            }
+            if Instant::now() >= give_up {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -264,20 +366,58 @@ mod tests {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
 
-        /// Batching into this sink, with no flusher thread: only a write
-        /// that must go out now reaches it.
-        fn batched_by_hand(&self) -> Arc<Pending> {
-            let pending = Pending::new(Box::new(self.clone()));
-            pending.batching.store(true, Ordering::Relaxed);
-            pending
+        /// Waits (at most 5 s) until the sink holds `lines` lines.
+        fn wait_for(&self, lines: usize) -> String {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while self.text().lines().count() < lines {
+                assert!(Instant::now() < deadline, "only:\n{}", self.text());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            self.text()
+        }
+    }
+
+    /// A sink whose writes wait until the test opens it: stderr that
+    /// nobody reads.
+    #[derive(Clone)]
+    struct Stuck {
+        open: Arc<(Mutex<bool>, Condvar)>,
+        sink: Sink,
+    }
+
+    impl Write for Stuck {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let (open, opened) = &*self.open;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = opened.wait(open).unwrap();
+            }
+            self.sink.write(bytes)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Stuck {
+        fn new() -> Self {
+            Self {
+                open: Arc::new((Mutex::new(false), Condvar::new())),
+                sink: Sink::default(),
+            }
+        }
+
+        fn open(&self) {
+            *self.open.0.lock().unwrap() = true;
+            self.open.1.notify_all();
         }
     }
 
     #[test]
     fn info_lines_wait_for_the_batch_and_then_all_go_out_in_order() {
         let sink = Sink::default();
-        let pending = Pending::start(Box::new(sink.clone()));
-        let started = std::time::Instant::now();
+        let pending = Pending::start(Box::new(sink.clone()), text_line);
+        let started = Instant::now();
         for n in 0..100 {
             pending
                 .add(format!("line {n}\n").as_bytes(), false)
@@ -286,38 +426,87 @@ mod tests {
         if started.elapsed() < FLUSH_DELAY / 2 {
             assert_eq!(sink.text(), "", "written before the batch was due");
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while sink.text().lines().count() < 100 {
-            assert!(std::time::Instant::now() < deadline, "batch never written");
-            std::thread::sleep(Duration::from_millis(5));
-        }
         let expected: String = (0..100).map(|n| format!("line {n}\n")).collect();
-        assert_eq!(sink.text(), expected);
+        assert_eq!(sink.wait_for(100), expected);
     }
 
     #[test]
-    fn a_warning_goes_out_at_once_after_the_lines_before_it() {
+    fn a_warning_goes_out_without_waiting_for_the_batch_after_the_lines_before_it() {
         let sink = Sink::default();
-        let pending = sink.batched_by_hand();
+        // A batch would wait a minute; the warning must not.
+        let pending =
+            Pending::start_with(Box::new(sink.clone()), text_line, Duration::from_secs(60));
         pending.add(b"request 1\n", false).unwrap();
         pending.add(b"request 2\n", false).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
         assert_eq!(sink.text(), "");
         pending.add(b"WARN disk almost full\n", true).unwrap();
-        assert_eq!(sink.text(), "request 1\nrequest 2\nWARN disk almost full\n");
+        assert_eq!(
+            sink.wait_for(3),
+            "request 1\nrequest 2\nWARN disk almost full\n"
+        );
     }
 
     #[test]
-    fn a_flood_of_lines_is_written_by_the_logger_once_too_much_waits() {
+    fn a_large_batch_goes_out_without_waiting() {
         let sink = Sink::default();
-        let pending = sink.batched_by_hand();
+        let pending =
+            Pending::start_with(Box::new(sink.clone()), text_line, Duration::from_secs(60));
         let mut line = [b'x'; 1024];
         line[1023] = b'\n';
-        for _ in 0..MAX_PENDING / 1024 {
+        for _ in 0..WRITE_NOW_BYTES / 1024 {
             pending.add(&line, false).unwrap();
         }
-        assert!(!sink.text().is_empty());
-        assert_eq!(sink.0.lock().unwrap().len(), MAX_PENDING);
-        assert!(pending.lines().is_empty());
+        assert_eq!(sink.wait_for(WRITE_NOW_BYTES / 1024).len(), WRITE_NOW_BYTES);
+    }
+
+    #[test]
+    fn a_reader_that_stops_reading_never_stalls_a_logging_thread() {
+        let stuck = Stuck::new();
+        let pending = Pending::start_with(Box::new(stuck.clone()), text_line, Duration::ZERO);
+        let mut line = [b'x'; 1024];
+        line[1023] = b'\n';
+        // The first batch blocks the flusher in `write`; then the buffer
+        // fills and the rest are dropped, all without blocking this thread.
+        let started = Instant::now();
+        let lines = 2 * MAX_PENDING / 1024;
+        for _ in 0..lines {
+            pending.add(&line, true).unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // A clean exit gives up on it after its time limit.
+        let started = Instant::now();
+        pending.drain(Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        stuck.open();
+        let text = stuck.sink.wait_for(MAX_PENDING / 1024 + 1);
+        let written = text.lines().filter(|l| l.starts_with('x')).count();
+        let dropped = lines - written;
+        assert!(written >= MAX_PENDING / 1024, "{written}");
+        assert!(
+            text.lines().any(|l| l.contains(&format!(
+                "WARN  user_service::logging] {dropped} log lines dropped"
+            ))),
+            "{dropped} dropped, but: {:?}",
+            text.lines()
+                .filter(|l| !l.starts_with('x'))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_clean_exit_waits_for_the_lines_still_waiting() {
+        let sink = Sink::default();
+        let pending =
+            Pending::start_with(Box::new(sink.clone()), text_line, Duration::from_secs(60));
+        for n in 0..10 {
+            pending
+                .add(format!("line {n}\n").as_bytes(), false)
+                .unwrap();
+        }
+        pending.drain(Duration::from_secs(5));
+        assert_eq!(sink.text().lines().count(), 10);
     }
 
     fn formatted(
@@ -374,7 +563,7 @@ mod tests {
     #[test]
     fn without_a_flusher_thread_every_line_is_written_at_once() {
         let sink = Sink::default();
-        let pending = Pending::new(Box::new(sink.clone()));
+        let pending = Pending::new(Box::new(sink.clone()), text_line, FLUSH_DELAY);
         pending.add(b"request 1\n", false).unwrap();
         assert_eq!(sink.text(), "request 1\n");
     }

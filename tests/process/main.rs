@@ -8,4 +8,5 @@ mod fuzz;
 mod overload;
 mod server;
 mod shutdown;
+mod stderr;
 mod transfer;
