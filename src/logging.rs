@@ -115,6 +115,10 @@ impl Log for LineLogger {
             (self.format)(&mut line, now, record);
             let urgent = record.level() <= Level::Warn;
             let _ = self.pending.add(line.as_bytes(), urgent);
+            // One huge message must not pin its buffer for good.
+            if line.capacity() > 64 * 1024 {
+                *line = String::new();
+            }
         });
     }
 
