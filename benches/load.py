@@ -9,6 +9,7 @@ load generator, and prints a Markdown table.
     python3 benches/load.py --targets floor,full,postgres \
         --postgres postgres://user:pw@127.0.0.1/db --json results.json
     python3 benches/load.py --targets full --binary before=/tmp/old/user-service
+    python3 benches/load.py --header 'Accept-Encoding: gzip, deflate, br'  # as a browser asks
 
 Targets: `full` and `normal` (user-service on SQLite with that --durability),
 `postgres` (user-service on the PostgreSQL that --postgres names, a fresh
@@ -145,9 +146,11 @@ def to_ms(text):
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def wrk(url, path, script, args, duration, connections):
+def wrk(url, path, script, args, duration, connections, headers=()):
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}",
            f"-d{duration}s", "--latency"]
+    for header in headers:
+        cmd += ["-H", header]
     if script:
         cmd += ["-s", os.path.join(WRK_DIR, script)]
     cmd += [url + path]
@@ -205,11 +208,12 @@ def run_target(target, url, args, tmp, run_no, port=None):
             continue
         if phase in WRITE_PERCENT:
             r = wrk(url, "/", "users.lua", [ids_file, tag, str(WRITE_PERCENT[phase])],
-                    args.duration, args.connections)
+                    args.duration, args.connections, args.header)
         elif phase == "list":
-            r = wrk(url, "/users?limit=100", None, None, args.duration, args.connections)
+            r = wrk(url, "/users?limit=100", None, None, args.duration, args.connections,
+                    args.header)
         else:
-            r = wrk(url, "/health", None, None, args.duration, args.connections)
+            r = wrk(url, "/health", None, None, args.duration, args.connections, args.header)
         results[phase] = r
         print(f"  {target:8} {phase:7} {r['rps']:>10.0f} req/s  p50 {r['p50']:.2f} ms"
               f"  p99 {r['p99']:.2f} ms  errors {r['errors']}", file=sys.stderr)
@@ -242,6 +246,9 @@ def main():
     parser.add_argument("--update-doc", metavar="FILE",
                         help="also write the tables into FILE between the lines "
                              "<!-- load:begin --> and <!-- load:end -->")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="a request header for every phase, e.g. 'Accept-Encoding: gzip' "
+                             "(what browsers, Python's requests and Go's HTTP client send)")
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
 
@@ -328,9 +335,10 @@ def report(args, all_results):
     seeds = [r["seed_s"] for n in names for r in all_results[n] if "seed_s" in r]
     if seeds:
         print(f"\nSeeding {args.users} users over HTTP took {median(seeds):.1f} s (median).")
+    sent = "".join(f"; header `{h}`" for h in args.header)
     print(f"\n{args.users} users seeded, {args.connections} connections, "
           f"{args.duration} s per phase, medians of {args.runs} run(s); "
-          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}.\n")
+          f"server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU}{sent}.\n")
     header = "| phase | " + " | ".join(f"{n} req/s | p50 ms | p99 ms | err" for n in names) + " |"
     print(header)
     print("| --- |" + " ---: | ---: | ---: | ---: |" * len(names))

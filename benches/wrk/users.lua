@@ -32,13 +32,26 @@ init = function(args)
   math.randomseed(os.time() + tid * 7919)
 end
 
+-- The POST's headers: JSON, plus any given with wrk -H (an explicit table
+-- replaces wrk.headers in wrk.format, so they are copied in).
+local posting = nil
+function post_headers()
+  if posting == nil then
+    posting = { ["Content-Type"] = "application/json" }
+    for name, value in pairs(wrk.headers) do
+      posting[name] = value
+    end
+  end
+  return posting
+end
+
 request = function()
   counter = counter + 1
   if write_every > 0 and counter % write_every < 1 then
     -- The percentage is in the email so phases of one run never collide.
     local body = string.format('{"email":"load-%s-%s-%d-%d@example.com","name":"Load User %d"}',
       run, phase, tid, counter, counter)
-    return wrk.format("POST", "/users", { ["Content-Type"] = "application/json" }, body)
+    return wrk.format("POST", "/users", post_headers(), body)
   end
   return gets[math.random(#gets)]
 end
