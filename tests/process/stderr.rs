@@ -2,7 +2,7 @@
 //! bounded buffer (and are dropped past it), never blocking a request.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -21,9 +21,11 @@ async fn requests_are_answered_while_nobody_reads_stderr() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(Some(child));
     // Read up to the line with the port, then stop reading: the pipe
     // (64 KiB) fills after a few hundred request lines.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut stderr = BufReader::new(stderr);
     let mut port = String::new();
     let mut line = String::new();
     while port.is_empty() && stderr.read_line(&mut line).unwrap() > 0 {
@@ -51,6 +53,7 @@ async fn requests_are_answered_while_nobody_reads_stderr() {
 
     // SIGTERM still ends it promptly: the last lines get a bounded wait.
     let stopped = Instant::now();
+    let mut child = child.0.take().unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -65,4 +68,16 @@ async fn requests_are_answered_while_nobody_reads_stderr() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.lines().any(|l| l.contains("route=/users/{id} 404")));
+}
+
+/// Stops the server if the test fails before it does.
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
