@@ -1,23 +1,23 @@
-//! Log output on stderr. When stderr is not a terminal (a file, a pipe,
-//! journald), lines at `info` and below — the request log among them — are
-//! collected and written together [`FLUSH_DELAY`] after the first of them;
-//! a warning or an error is written at once, after whatever is waiting, so
-//! the order of lines holds. One thread does the writing, so a request never
-//! waits for stderr: if nobody reads it (a full pipe), lines wait in memory
-//! up to [`MAX_PENDING`] bytes, and past that they are dropped and counted
-//! in a warning written once the reader catches up. On a terminal every
-//! line is written at once, by env_logger (with colours).
+//! Log output on stderr. Lines at `info` and below — the request log among
+//! them — are collected and written together [`FLUSH_DELAY`] after the
+//! first of them; a warning or an error is written at once, after whatever
+//! is waiting, so the order of lines holds. One thread does the writing, so
+//! a request never waits for stderr: if nobody reads it (a full pipe, a
+//! terminal paused or too slow to scroll), lines wait in memory up to
+//! [`MAX_PENDING`] bytes, and past that they are dropped and counted in a
+//! warning written once the reader catches up. On a terminal the level is
+//! in colour.
 //!
 //! Why: at the default level every request logs a line. Measured with
 //! stderr to a file, the request log cost a quarter to a third of the GET
 //! rate (84k req/s at `warn`, 55-64k at `info`), and its own `write` per
 //! line about a tenth of that rate (62.3k -> 68.1k once batched;
-//! BENCHMARKS.md). Off a terminal the lines are also formatted here rather
-//! than by env_logger, which (with colour support built in) copies every
-//! line into a fresh buffer and scans it for escape codes to strip: 3-5 % of
-//! the GET profile. And a server started with its stderr piped to a process
-//! that does not read it (a test harness, a stuck log shipper) used to stop
-//! answering once the pipe filled; now it keeps serving.
+//! BENCHMARKS.md). The lines are formatted here, not by env_logger (kept
+//! for its `RUST_LOG` filter), which with colour support built in copies
+//! every line into a fresh buffer and scans it for escape codes to strip:
+//! 3-5 % of the GET profile. And a server started with its stderr piped to
+//! a process that does not read it (a test harness, a stuck log shipper)
+//! used to stop answering once the pipe filled; now it keeps serving.
 //!
 //! A crash (`kill -9`) can lose the last [`FLUSH_DELAY`] of `info` lines,
 //! and a warning logged in the instant before it; a clean exit waits (at
@@ -47,34 +47,37 @@ const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
 /// one JSON object per line: `ts`, `level`, `target`, `msg`. Text lines read
-/// `[2026-11-26T17:52:36Z INFO  target] message`.
+/// `[2026-11-26T17:52:36Z INFO  target] message`, the level in colour on a
+/// terminal (not with `NO_COLOR` set or `RUST_LOG_STYLE=never`; always with
+/// `RUST_LOG_STYLE=always`).
 pub fn init(format: LogFormat, default_level: &str) {
     let env = env_logger::Env::default().default_filter_or(default_level);
-    let mut builder = env_logger::Builder::from_env(env);
-    if !io::stderr().is_terminal() {
-        let format: LineFormat = match format {
-            LogFormat::Text => text_line,
-            LogFormat::Json => json_line,
-        };
-        let logger = LineLogger {
-            filter: builder.build(),
-            format,
-            pending: Pending::start(Box::new(io::stderr()), format),
-        };
-        let max_level = logger.filter.filter();
-        if log::set_boxed_logger(Box::new(logger)).is_ok() {
-            log::set_max_level(max_level);
+    let format: LineFormat = match format {
+        LogFormat::Json => json_line,
+        LogFormat::Text if in_colour() => coloured_text_line,
+        LogFormat::Text => text_line,
+    };
+    let logger = LineLogger {
+        filter: env_logger::Builder::from_env(env).build(),
+        format,
+        pending: Pending::start(Box::new(io::stderr()), format),
+    };
+    let max_level = logger.filter.filter();
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
+        log::set_max_level(max_level);
+    }
+}
+
+/// Whether text lines get colour: env_logger's and the NO_COLOR
+/// convention's rules.
+fn in_colour() -> bool {
+    match std::env::var("RUST_LOG_STYLE").as_deref() {
+        Ok("always") => true,
+        Ok("never") => false,
+        _ => {
+            io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
-        return;
     }
-    if format == LogFormat::Json {
-        builder.format(|buf, record| {
-            let mut line = String::new();
-            json_line(&mut line, SystemTime::now(), record);
-            buf.write_all(line.as_bytes())
-        });
-    }
-    builder.init();
 }
 
 /// Formats lines itself and hands them to [`Pending`]: warnings and errors
@@ -131,7 +134,22 @@ impl Log for LineLogger {
 
 /// `[2026-11-26T17:52:36Z INFO  target] message`, as env_logger writes it.
 fn text_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
-    line.push('[');
+    styled_text_line(line, now, record, false);
+}
+
+/// The same, coloured as env_logger colours it.
+fn coloured_text_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
+    styled_text_line(line, now, record, true);
+}
+
+fn styled_text_line(line: &mut String, now: SystemTime, record: &Record<'_>, colour: bool) {
+    const DIM: &str = "\x1b[2m";
+    const RESET: &str = "\x1b[0m";
+    let (open, close) = match colour {
+        true => (DIM, RESET),
+        false => ("", ""),
+    };
+    let _ = write!(line, "{open}[{close}");
     let second = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
@@ -154,10 +172,19 @@ fn text_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
         }
         line.push_str(&cached.1);
     });
+    let level = record.level();
+    let (paint, unpaint) = match (colour, level) {
+        (false, _) => ("", ""),
+        (true, Level::Error) => ("\x1b[1;31m", RESET),
+        (true, Level::Warn) => ("\x1b[33m", RESET),
+        (true, Level::Info) => ("\x1b[32m", RESET),
+        (true, Level::Debug) => ("\x1b[34m", RESET),
+        (true, Level::Trace) => ("\x1b[36m", RESET),
+    };
     let _ = writeln!(
         line,
-        " {:<5} {}] {}",
-        record.level().as_str(),
+        " {paint}{:<5}{unpaint} {}{open}]{close} {}",
+        level.as_str(),
         record.target(),
         record.args()
     );
@@ -542,6 +569,19 @@ mod tests {
             formatted(text_line, later, Level::Error),
             "[2023-11-14T22:14:21Z ERROR actix_web::middleware::logger] GET /users/\"x\" 200\n"
         );
+    }
+
+    #[test]
+    fn a_coloured_line_is_the_text_line_with_the_level_painted() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let coloured = formatted(coloured_text_line, at, Level::Info);
+        assert!(coloured.contains("\x1b[32mINFO \x1b[0m"), "{coloured:?}");
+        let mut plain = coloured.clone();
+        for code in ["\x1b[2m", "\x1b[0m", "\x1b[32m"] {
+            plain = plain.replace(code, "");
+        }
+        assert_eq!(plain, formatted(text_line, at, Level::Info));
+        assert!(formatted(coloured_text_line, at, Level::Error).contains("\x1b[1;31mERROR"));
     }
 
     #[test]
