@@ -32,7 +32,7 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
-    // Off a terminal, `info` lines may still be waiting to be written.
+    // `info` lines may still be waiting to be written (src/logging.rs).
     log::logger().flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
