@@ -6,7 +6,7 @@
 //! - [`startup`]: [`startup::Application`] binds, serves and shuts down;
 //!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
-//! - [`logging`]: stderr logging; `info` lines batched off terminals.
+//! - [`logging`]: stderr logging; `info` lines batched, never blocking a request.
 //! - [`metrics`]: the Prometheus registry of one running service.
 //! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;

@@ -33,6 +33,7 @@ use std::time::{Duration, Instant, SystemTime};
 use log::{Level, Log, Metadata, Record};
 
 use crate::config::LogFormat;
+use crate::domain::Timestamp;
 
 /// How long a batch of lines waits for more before it is written.
 pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
@@ -96,7 +97,7 @@ thread_local! {
     /// The line being formatted, reused: no allocation per line.
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
     /// The last second formatted for text lines, and its text.
-    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    static SECOND: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
 }
 
 impl Log for LineLogger {
@@ -150,24 +151,16 @@ fn styled_text_line(line: &mut String, now: SystemTime, record: &Record<'_>, col
         false => ("", ""),
     };
     let _ = write!(line, "{open}[{close}");
-    let second = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let stamp = Timestamp::from(now);
+    let second = stamp.unix_micros().div_euclid(1_000_000);
     SECOND.with(|cached| {
         let mut cached = cached.borrow_mut();
         if cached.0 != second {
-            let at = time::OffsetDateTime::from(now);
+            // env_logger's text lines give whole seconds.
+            let text = stamp.to_string();
             cached.1.clear();
-            let _ = write!(
-                cached.1,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second()
-            );
+            cached.1.push_str(text.split('.').next().unwrap_or(&text));
+            cached.1.push('Z');
             cached.0 = second;
         }
         line.push_str(&cached.1);
@@ -192,17 +185,7 @@ fn styled_text_line(line: &mut String, now: SystemTime, record: &Record<'_>, col
 
 /// One JSON object: `ts` (RFC 3339, microseconds), `level`, `target`, `msg`.
 fn json_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
-    let at = time::OffsetDateTime::from(now);
-    let ts = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.microsecond()
-    );
+    let ts = Timestamp::from(now).to_string();
     let value = serde_json::json!({
         "ts": ts,
         "level": record.level().as_str(),

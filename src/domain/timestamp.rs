@@ -18,11 +18,7 @@ const RFC3339_MICROS: &[FormatItem<'static>] =
 
 impl Timestamp {
     pub fn now() -> Self {
-        let micros = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => i64::try_from(since.as_micros()).unwrap_or(i64::MAX),
-            Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
-        };
-        Self(micros)
+        Self::from(SystemTime::now())
     }
 
     pub fn from_unix_micros(micros: i64) -> Self {
@@ -45,6 +41,16 @@ impl Timestamp {
         i64::try_from(nanos / 1_000)
             .map(Self)
             .map_err(|_| InvalidTimestamp)
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(at: SystemTime) -> Self {
+        let micros = match at.duration_since(UNIX_EPOCH) {
+            Ok(since) => i64::try_from(since.as_micros()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
+        };
+        Self(micros)
     }
 }
 
