@@ -35,7 +35,7 @@ end
 -- The POST's headers: JSON, plus any given with wrk -H (an explicit table
 -- replaces wrk.headers in wrk.format, so they are copied in).
 local posting = nil
-function post_headers()
+local function post_headers()
   if posting == nil then
     posting = { ["Content-Type"] = "application/json" }
     for name, value in pairs(wrk.headers) do

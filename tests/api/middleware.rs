@@ -14,11 +14,8 @@ on_every_backend! {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-encoding"], "gzip");
         let compressed = response.bytes().await.unwrap();
-        let mut json = String::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_string(&mut json)
-            .unwrap();
-        let users: Vec<Value> = serde_json::from_str(&json).unwrap();
+        let json = decoded("gzip", &compressed);
+        let users: Vec<Value> = serde_json::from_slice(&json).unwrap();
         assert_eq!(users.len(), 50);
         assert!(compressed.len() < json.len() / 2);
     }
@@ -31,11 +28,7 @@ on_every_backend! {
         let response = app.get_with("/users", ("accept-encoding", "br")).await;
         assert_eq!(response.headers()["content-encoding"], "br");
         let compressed = response.bytes().await.unwrap();
-        let mut json = Vec::new();
-        brotli::Decompressor::new(&compressed[..], 4096)
-            .read_to_end(&mut json)
-            .unwrap();
-        assert_eq!(json, plain);
+        assert_eq!(decoded("br", &compressed), plain);
     }
 
     #[tokio::test]
@@ -52,18 +45,10 @@ on_every_backend! {
             .get_with("/users", ("accept-encoding", "gzip, deflate, br, zstd"))
             .await;
         assert_eq!(response.headers()["content-encoding"], "gzip");
-        let length: usize = response.headers()["content-length"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let length = content_length(&response);
         let compressed = response.bytes().await.unwrap();
-        assert_eq!(compressed.len(), length);
-        let mut json = Vec::new();
-        flate2::read::GzDecoder::new(&compressed[..])
-            .read_to_end(&mut json)
-            .unwrap();
-        assert_eq!(json, plain);
+        assert_eq!(compressed.len() as u64, length);
+        assert_eq!(decoded("gzip", &compressed), plain);
     }
 
     #[tokio::test]
@@ -93,11 +78,7 @@ on_every_backend! {
                 "{path}: {:?}",
                 response.headers()
             );
-            let length: u64 = response.headers()["content-length"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let length = content_length(&response);
             assert!(length < user_service::routes::MIN_COMPRESSED_BYTES, "{path}");
             let body: Value = response.json().await.unwrap();
             assert!(body.is_object() || body.is_array(), "{path}: {body}");
@@ -116,16 +97,7 @@ on_every_backend! {
                 .await;
             assert_eq!(response.headers()["content-encoding"], coding);
             let compressed = response.bytes().await.unwrap();
-            let mut json = Vec::new();
-            match coding {
-                "gzip" => flate2::read::GzDecoder::new(&compressed[..])
-                    .read_to_end(&mut json)
-                    .unwrap(),
-                _ => brotli::Decompressor::new(&compressed[..], 4096)
-                    .read_to_end(&mut json)
-                    .unwrap(),
-            };
-            assert_eq!(json, plain, "{coding}");
+            assert_eq!(decoded(coding, &compressed), plain, "{coding}");
         }
     }
 
@@ -221,4 +193,25 @@ on_every_backend! {
         let id = replaced.headers()["x-request-id"].to_str().unwrap();
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     }
+}
+
+/// A compressed body decoded by `coding` (`gzip` or `br`).
+fn decoded(coding: &str, compressed: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::new();
+    match coding {
+        "gzip" => flate2::read::GzDecoder::new(compressed).read_to_end(&mut plain),
+        "br" => brotli::Decompressor::new(compressed, 4096).read_to_end(&mut plain),
+        other => panic!("unexpected coding {other}"),
+    }
+    .unwrap();
+    plain
+}
+
+/// The response's `Content-Length`.
+fn content_length(response: &reqwest::Response) -> u64 {
+    response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +20,43 @@ pub struct Server {
 impl Server {
     /// Starts the binary on `db` and waits until it listens.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let (mut server, stderr) = Self::spawn(db, extra);
+        let (port_tx, port_rx) = mpsc::channel();
+        let lines = Arc::clone(&server.log);
+        std::thread::spawn(move || {
+            // Keep draining stderr so the server never blocks on a full pipe.
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(port) = port_in(&line) {
+                    let _ = port_tx.send(port);
+                }
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server reports its port");
+        server.address = format!("http://127.0.0.1:{port}");
+        server
+    }
+
+    /// Like [`Server::start`], but stderr is read only up to the line with
+    /// the port and then left unread (the pipe fills); returns it.
+    pub fn start_with_stderr_unread(db: &Path, extra: &[&str]) -> (Server, BufReader<ChildStderr>) {
+        let (mut server, mut stderr) = Self::spawn(db, extra);
+        let mut line = String::new();
+        while stderr.read_line(&mut line).expect("stderr") > 0 {
+            if let Some(port) = port_in(&line) {
+                server.address = format!("http://127.0.0.1:{port}");
+                return (server, stderr);
+            }
+            line.clear();
+        }
+        panic!("the server exited without reporting its port");
+    }
+
+    fn spawn(db: &Path, extra: &[&str]) -> (Server, BufReader<ChildStderr>) {
         let mut child = Command::new(BIN)
             .args([
                 "serve",
@@ -36,30 +73,13 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (port_tx, port_rx) = mpsc::channel();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            // Keep draining stderr so the server never blocks on a full pipe.
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(mut lines) = lines.lock() {
-                    lines.push(line.clone());
-                }
-                if let Some(rest) = line.split("serving on http://127.0.0.1:").nth(1) {
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = port_tx.send(port);
-                }
-            }
-        });
-        let port = port_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server reports its port");
-        Server {
+        let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let server = Server {
             child,
-            address: format!("http://127.0.0.1:{port}"),
-            log,
-        }
+            address: String::new(),
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        (server, stderr)
     }
 
     /// The server's stderr lines so far.
@@ -104,6 +124,12 @@ pub fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("http client")
+}
+
+/// The port in the server's "serving on http://127.0.0.1:PORT" line.
+fn port_in(line: &str) -> Option<String> {
+    let rest = line.split("serving on http://127.0.0.1:").nth(1)?;
+    Some(rest.chars().take_while(char::is_ascii_digit).collect())
 }
 
 /// Creates a user; returns its id when the server acknowledged it (201).
