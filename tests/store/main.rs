@@ -329,3 +329,66 @@ async fn postgres_store() -> Option<PgStore> {
         .unwrap(),
     )
 }
+
+/// The checkpointer and the writer's catch-up keep the WAL from growing
+/// under a steady load of writes and reads (the read anchor and the inline
+/// readers hold WAL read slots all the time): without a restart the WAL
+/// would hold every frame written, ~4 pages per create (measured: 64 MB for
+/// 4,000 creates with the catch-up checkpoint turned off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_restarts_under_a_steady_load_of_writes_and_reads() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    const CREATES: usize = 8_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&SqliteOptions {
+        path: dir.path().join("users.db"),
+        durability: Durability::Normal,
+        max_size: None,
+        readers: 4,
+        read_cache: 0,
+        serving: true,
+        metrics: StorageMetrics::detached(),
+    })
+    .unwrap();
+    let first = store
+        .create(new_user("first@example.com", "First"))
+        .await
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                store.get(first.id).await.unwrap();
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        })
+    };
+    for n in 0..CREATES {
+        let user = store
+            .create(new_user(&format!("steady{n}@example.com"), "Steady"))
+            .await
+            .unwrap();
+        assert_eq!(store.get(user.id).await.unwrap(), user);
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(reader.await.unwrap() > 0);
+    let wal = std::fs::metadata(dir.path().join("users.db-wal"))
+        .unwrap()
+        .len();
+    let page = 4096 + 24;
+    let unrestarted = (4 * CREATES * page) as u64;
+    eprintln!("WAL {wal} bytes; {unrestarted} without a restart");
+    assert!(
+        wal < unrestarted / 3,
+        "the WAL grew to {wal} bytes: it was not restarted"
+    );
+    tokio::task::spawn_blocking(move || store.close())
+        .await
+        .unwrap();
+}

@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::anchor::ReadAnchor;
 use super::connection::{self, OpenError};
 
 /// How often the checkpointer looks at the writer.
@@ -35,23 +36,53 @@ const COMMITS_PER_CHECKPOINT: u64 = 1_000;
 const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What the writer and the checkpointer share.
-#[derive(Debug, Default)]
 pub(super) struct WalActivity {
     /// Transactions the writer has committed.
-    pub(super) commits: AtomicU64,
+    commits: AtomicU64,
     /// Set by the checkpointer: the writer should checkpoint the rest.
-    pub(super) catch_up: AtomicBool,
+    catch_up: AtomicBool,
+    /// Moved on by both, released by both for their checkpoints.
+    anchor: ReadAnchor,
 }
 
 impl WalActivity {
+    pub(super) fn new(anchor: ReadAnchor) -> Self {
+        Self {
+            commits: AtomicU64::new(0),
+            catch_up: AtomicBool::new(false),
+            anchor,
+        }
+    }
+
+    /// Called by the writer after each commit, once it has answered.
+    pub(super) fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.anchor.refresh();
+    }
+
     /// Called by the writer between batches: finishes a checkpoint the
     /// checkpointer started, so the WAL can restart instead of growing.
     pub(super) fn catch_up(&self, conn: &Connection) {
         if self.catch_up.swap(false, Ordering::Relaxed) {
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
-                log::warn!("WAL catch-up checkpoint failed: {e}");
-            }
+            self.checkpoint(conn, "PASSIVE");
         }
+    }
+
+    /// Called by the writer as it stops: no reader may stay behind.
+    pub(super) fn close(&self, conn: &Connection) {
+        self.anchor.close();
+        self.checkpoint(conn, "TRUNCATE");
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(mode)` with the read anchor let go.
+    fn checkpoint(&self, conn: &Connection, mode: &str) -> bool {
+        let done = self
+            .anchor
+            .released_for(|| conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode});")));
+        if let Err(e) = &done {
+            log::warn!("WAL checkpoint ({mode}) failed: {e}");
+        }
+        done.is_ok()
     }
 }
 
@@ -88,6 +119,8 @@ fn run(conn: &Connection, wal: &Path, activity: &WalActivity, stopped: &mpsc::Re
     let mut checkpointed_at = commits.load(Ordering::Relaxed);
     let mut last_seen = checkpointed_at;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+        // Another process (`import`) may have committed since.
+        activity.anchor.refresh();
         let now = commits.load(Ordering::Relaxed);
         let idle = now == last_seen;
         last_seen = now;
@@ -101,14 +134,11 @@ fn run(conn: &Connection, wal: &Path, activity: &WalActivity, stopped: &mpsc::Re
         } else {
             "PASSIVE"
         };
-        match conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode});")) {
-            Ok(()) => {
-                checkpointed_at = now;
-                if !idle {
-                    activity.catch_up.store(true, Ordering::Relaxed);
-                }
+        if activity.checkpoint(conn, mode) {
+            checkpointed_at = now;
+            if !idle {
+                activity.catch_up.store(true, Ordering::Relaxed);
             }
-            Err(e) => log::warn!("WAL checkpoint ({mode}) failed: {e}"),
         }
     }
 }

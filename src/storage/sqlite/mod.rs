@@ -1,6 +1,7 @@
 //! The SQLite backend: one writer thread, a pool of read-only connections,
 //! a background WAL checkpointer, migrations and online backup.
 
+mod anchor;
 mod backup;
 mod bulk;
 mod cache;
@@ -23,8 +24,9 @@ pub use bulk::SqliteLoader;
 pub use connection::{Durability, OpenError};
 pub use migrate::migrate;
 
+use self::anchor::ReadAnchor;
 use self::cache::UserCache;
-use self::checkpoint::Checkpointer;
+use self::checkpoint::{Checkpointer, WalActivity};
 use self::reader::ReaderPool;
 use self::writer::{WriteOp, Writer};
 use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
@@ -79,8 +81,14 @@ impl SqliteStore {
         }
         let readers = ReaderPool::open(&options.path, options.readers, options.metrics.clone())?;
         let cache = UserCache::new(options.read_cache).map(Arc::new);
-        let writer = Writer::start(conn, options.metrics.clone(), cache.clone())?;
-        let checkpointer = Checkpointer::start(&options.path, writer.activity())?;
+        let activity = Arc::new(WalActivity::new(ReadAnchor::open(&options.path)));
+        let writer = Writer::start(
+            conn,
+            Arc::clone(&activity),
+            options.metrics.clone(),
+            cache.clone(),
+        )?;
+        let checkpointer = Checkpointer::start(&options.path, activity)?;
         Ok(Self {
             readers,
             cache,

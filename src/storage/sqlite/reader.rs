@@ -35,14 +35,17 @@ impl CustomizeConnection<Connection, rusqlite::Error> for ReadOnly {
     }
 }
 
-fn make_read_only(conn: &Connection, busy_timeout: Duration) -> Result<(), rusqlite::Error> {
+pub(super) fn make_read_only(
+    conn: &Connection,
+    busy_timeout: Duration,
+) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(busy_timeout)?;
     conn.execute_batch("PRAGMA query_only = ON;")?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(())
 }
 
-fn read_flags() -> OpenFlags {
+pub(super) fn read_flags() -> OpenFlags {
     OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
 }
 

@@ -15,7 +15,6 @@
 //! the durable POST rate.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -83,32 +82,39 @@ pub(super) struct Writer {
     queue: mpsc::Sender<Message>,
     enqueue_timeout: Duration,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
-    activity: Arc<WalActivity>,
 }
 
 impl Writer {
-    /// Starts the thread; it keeps `cache` (if any) in step with its commits.
+    /// Starts the thread; it keeps `cache` (if any) in step with its commits
+    /// and tells the checkpointer through `activity`.
     pub(super) fn start(
         conn: Connection,
+        activity: Arc<WalActivity>,
         metrics: StorageMetrics,
         cache: Option<Arc<UserCache>>,
     ) -> Result<Self, OpenError> {
-        Self::start_with(conn, metrics, cache, QUEUE_CAPACITY, ENQUEUE_TIMEOUT)
+        Self::start_with(
+            conn,
+            activity,
+            metrics,
+            cache,
+            QUEUE_CAPACITY,
+            ENQUEUE_TIMEOUT,
+        )
     }
 
     fn start_with(
         conn: Connection,
+        activity: Arc<WalActivity>,
         metrics: StorageMetrics,
         cache: Option<Arc<UserCache>>,
         capacity: usize,
         enqueue_timeout: Duration,
     ) -> Result<Self, OpenError> {
         let (queue, inbox) = mpsc::channel(capacity);
-        let activity = Arc::new(WalActivity::default());
-        let shared = Arc::clone(&activity);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, inbox, &shared, &metrics, cache.as_deref()))
+            .spawn(move || run(conn, inbox, &activity, &metrics, cache.as_deref()))
             .map_err(|e| OpenError::CannotOpen {
                 path: Default::default(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -117,18 +123,12 @@ impl Writer {
             queue,
             enqueue_timeout,
             thread: Arc::new(Mutex::new(Some(thread))),
-            activity,
         })
     }
 
     /// Writes waiting in the queue now.
     pub(super) fn queued(&self) -> u64 {
         (self.queue.max_capacity() - self.queue.capacity()) as u64
-    }
-
-    /// The writer's activity, for the checkpointer to watch.
-    pub(super) fn activity(&self) -> Arc<WalActivity> {
-        Arc::clone(&self.activity)
     }
 
     /// Queues `op` and waits until it is committed (or failed).
@@ -203,14 +203,12 @@ fn run(
                 oldest.as_micros()
             );
             commit_batch_or_recover(&conn, &mut batch, metrics, cache);
-            activity.commits.fetch_add(1, Ordering::Relaxed);
+            activity.committed();
             activity.catch_up(&conn);
         }
     }
     // Leave a compact file behind: fold the WAL into the database.
-    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-        log::warn!("final checkpoint failed: {e}");
-    }
+    activity.close(&conn);
     if let Err((_, e)) = conn.close() {
         log::warn!("closing the database failed: {e}");
     }
@@ -421,6 +419,7 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
 mod tests {
     use super::*;
     use crate::domain::{Email, NewUser, UserName};
+    use crate::storage::sqlite::anchor::ReadAnchor;
     use crate::storage::sqlite::connection::{open_writer, Durability};
     use crate::storage::sqlite::migrate;
 
@@ -442,6 +441,7 @@ mod tests {
         migrate::apply(&mut conn).unwrap();
         let writer = Writer::start_with(
             conn,
+            Arc::new(WalActivity::new(ReadAnchor::open(&path))),
             StorageMetrics::detached(),
             None,
             2,
@@ -514,7 +514,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
         migrate::apply(&mut conn).unwrap();
-        let writer = Writer::start(conn, StorageMetrics::detached(), None).unwrap();
+        let activity = Arc::new(WalActivity::new(ReadAnchor::none()));
+        let writer = Writer::start(conn, activity, StorageMetrics::detached(), None).unwrap();
         // Answered, so the thread is past its start.
         writer.execute(WriteOp::Probe).await.unwrap();
         // Writers that other tests start at the same moment may not have
