@@ -25,11 +25,17 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::connection::BUSY_TIMEOUT;
 use super::reader::{make_read_only, read_flags};
+
+/// The writer thread moves the anchor after each commit: it must never wait
+/// for a lock there (a reader waits only while another process recovers the
+/// WAL after a crash). Without the anchor reads are just slower, and the
+/// next move tries again.
+const ANCHOR_BUSY_TIMEOUT: Duration = Duration::ZERO;
 
 /// Starts a read transaction: a deferred `BEGIN` takes its snapshot at the
 /// first read.
@@ -47,7 +53,7 @@ impl ReadAnchor {
     /// not an error.
     pub(super) fn open(path: &Path) -> Self {
         let conn = match Connection::open_with_flags(path, read_flags())
-            .and_then(|conn| make_read_only(&conn, BUSY_TIMEOUT).map(|()| conn))
+            .and_then(|conn| make_read_only(&conn, ANCHOR_BUSY_TIMEOUT).map(|()| conn))
         {
             Ok(conn) => Some(conn),
             Err(e) => {
@@ -73,29 +79,25 @@ impl ReadAnchor {
     /// Moves the anchor to the newest snapshot. Skipped while a checkpoint
     /// has the anchor released, so a commit never waits for a checkpoint.
     pub(super) fn refresh(&self) {
-        let slot = match self.conn.try_lock() {
-            Ok(slot) => slot,
-            Err(TryLockError::Poisoned(e)) => e.into_inner(),
-            Err(TryLockError::WouldBlock) => return,
-        };
-        if let Some(conn) = slot.as_ref() {
-            end(conn);
-            begin(conn);
+        if let Some(slot) = self.try_lock() {
+            if let Some(conn) = slot.as_ref() {
+                end(conn);
+                begin(conn);
+            }
         }
     }
 
     /// Runs `checkpoint` with the anchor's snapshot let go, then anchors the
-    /// newest snapshot again.
+    /// newest snapshot again. Waits while another thread has it.
     pub(super) fn released_for<T>(&self, checkpoint: impl FnOnce() -> T) -> T {
-        let slot = self.lock();
-        if let Some(conn) = slot.as_ref() {
-            end(conn);
-        }
-        let result = checkpoint();
-        if let Some(conn) = slot.as_ref() {
-            begin(conn);
-        }
-        result
+        released(self.lock(), checkpoint)
+    }
+
+    /// Like [`released_for`](Self::released_for), but `None` at once while
+    /// another thread has the anchor (checkpointing, most likely): for the
+    /// writer, which must not wait for another checkpoint to end.
+    pub(super) fn try_released_for<T>(&self, checkpoint: impl FnOnce() -> T) -> Option<T> {
+        self.try_lock().map(|slot| released(slot, checkpoint))
     }
 
     /// Lets go for good: the final checkpoint must find no reader.
@@ -113,10 +115,30 @@ impl ReadAnchor {
             .is_some_and(|conn| !conn.is_autocommit())
     }
 
+    // Nothing the anchor does under the lock can leave it inconsistent, so a
+    // poisoned lock is used as it is.
     fn lock(&self) -> MutexGuard<'_, Option<Connection>> {
-        // Nothing the anchor does under the lock can leave it inconsistent.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn try_lock(&self) -> Option<MutexGuard<'_, Option<Connection>>> {
+        match self.conn.try_lock() {
+            Ok(slot) => Some(slot),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
+
+fn released<T>(slot: MutexGuard<'_, Option<Connection>>, checkpoint: impl FnOnce() -> T) -> T {
+    if let Some(conn) = slot.as_ref() {
+        end(conn);
+    }
+    let result = checkpoint();
+    if let Some(conn) = slot.as_ref() {
+        begin(conn);
+    }
+    result
 }
 
 fn begin(conn: &Connection) {

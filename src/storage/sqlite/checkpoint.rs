@@ -62,9 +62,15 @@ impl WalActivity {
 
     /// Called by the writer between batches: finishes a checkpoint the
     /// checkpointer started, so the WAL can restart instead of growing.
+    /// While the checkpointer is in another checkpoint, the writer does not
+    /// wait for it: it tries again after its next batch.
     pub(super) fn catch_up(&self, conn: &Connection) {
-        if self.catch_up.swap(false, Ordering::Relaxed) {
-            self.checkpoint(conn, "PASSIVE");
+        if !self.catch_up.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let done = self.anchor.try_released_for(|| checkpoint(conn, "PASSIVE"));
+        if done.is_none() {
+            self.catch_up.store(true, Ordering::Relaxed);
         }
     }
 
@@ -74,16 +80,19 @@ impl WalActivity {
         self.checkpoint(conn, "TRUNCATE");
     }
 
-    /// Runs `PRAGMA wal_checkpoint(mode)` with the read anchor let go.
+    /// Runs a checkpoint in `mode` with the read anchor let go.
     fn checkpoint(&self, conn: &Connection, mode: &str) -> bool {
-        let done = self
-            .anchor
-            .released_for(|| conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode});")));
-        if let Err(e) = &done {
-            log::warn!("WAL checkpoint ({mode}) failed: {e}");
-        }
-        done.is_ok()
+        self.anchor.released_for(|| checkpoint(conn, mode))
     }
+}
+
+/// Runs `PRAGMA wal_checkpoint(mode)`; whether it ran.
+fn checkpoint(conn: &Connection, mode: &str) -> bool {
+    let done = conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode});"));
+    if let Err(e) = &done {
+        log::warn!("WAL checkpoint ({mode}) failed: {e}");
+    }
+    done.is_ok()
 }
 
 pub(super) struct Checkpointer {
@@ -147,4 +156,57 @@ fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     PathBuf::from(wal)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Barrier;
+
+    use super::*;
+
+    #[test]
+    fn the_writers_catch_up_does_not_wait_for_a_running_checkpoint_and_tries_again_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        let activity = Arc::new(WalActivity::new(ReadAnchor::open(&path)));
+        activity.catch_up.store(true, Ordering::Relaxed);
+
+        // The checkpointer thread is in a checkpoint until told to end it
+        // (or, if the writer wrongly waits for it, for 10 s).
+        let (started, ended) = (Arc::new(Barrier::new(2)), Arc::new(AtomicBool::new(false)));
+        let (go_on_tx, go_on) = mpsc::channel::<()>();
+        let checkpointer = {
+            let (activity, started, ended) = (activity.clone(), started.clone(), ended.clone());
+            std::thread::spawn(move || {
+                activity.anchor.released_for(|| {
+                    started.wait();
+                    let _ = go_on.recv_timeout(Duration::from_secs(10));
+                    ended.store(true, Ordering::SeqCst);
+                });
+            })
+        };
+        started.wait();
+        activity.catch_up(&writer);
+        assert!(
+            !ended.load(Ordering::SeqCst),
+            "the writer waited for the checkpoint"
+        );
+        assert!(
+            activity.catch_up.load(Ordering::Relaxed),
+            "the catch-up was forgotten"
+        );
+
+        go_on_tx.send(()).unwrap();
+        checkpointer.join().unwrap();
+        activity.catch_up(&writer);
+        assert!(
+            !activity.catch_up.load(Ordering::Relaxed),
+            "caught up once free"
+        );
+    }
 }
