@@ -331,8 +331,8 @@ async fn postgres_store() -> Option<PgStore> {
 }
 
 /// The checkpointer and the writer's catch-up keep the WAL from growing
-/// under a steady load of writes and reads (the read anchor and the inline
-/// readers hold WAL read slots all the time): without a restart the WAL
+/// under a steady load of writes and reads (the read anchor holds a WAL
+/// read slot nearly all the time, the inline reads often): without a restart the WAL
 /// would hold every frame written, ~4 pages per create (measured: 64 MB for
 /// 4,000 creates with the catch-up checkpoint turned off).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,17 +3,18 @@
 //!
 //! Why: in WAL mode every read transaction takes a shared POSIX lock on a
 //! read-mark slot of the `-shm` file and drops it at the end: two `fcntl`
-//! calls per `GET /users/{id}` that misses the read cache, about a sixth of
-//! such a read's cost (BENCHMARKS.md). SQLite counts these locks per process
+//! calls per `GET /users/{id}` that misses the read cache, about an eighth
+//! of such a request's server time (BENCHMARKS.md). SQLite counts these locks per process
 //! and calls the kernel only when the first connection of the process takes
 //! a slot or the last one leaves it. The anchor holds the slot of the newest
 //! snapshot, so a reader at that snapshot joins it with a counter.
 //!
 //! What it must not do is hold the WAL back: a checkpoint cannot copy frames
-//! newer than the oldest snapshot still read, and the WAL restarts from its
-//! beginning only when no reader holds a slot at all past the database file
-//! (slot 0), while a reader on slot 0 (one that began when the WAL held
-//! nothing uncopied) keeps any checkpoint from copying. So the anchor moves
+//! newer than the oldest snapshot still read; the WAL restarts from its
+//! beginning only when no reader holds a slot other than slot 0 (the slot
+//! of a reader that began when the WAL held nothing uncopied, and so reads
+//! the database file alone); and a reader on slot 0 keeps any checkpoint
+//! from copying. So the anchor moves
 //! to the newest snapshot after every commit of this process's writer and,
 //! for writers in other processes (`import`), on every tick of the
 //! checkpointer; and it lets go for the length of every checkpoint, taking

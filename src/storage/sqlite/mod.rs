@@ -1,5 +1,6 @@
-//! The SQLite backend: one writer thread, a pool of read-only connections,
-//! a background WAL checkpointer, migrations and online backup.
+//! The SQLite backend: one writer thread, a pool of read-only connections
+//! (and a read anchor that spares them the kernel's file locks), a
+//! background WAL checkpointer, migrations and online backup.
 
 mod anchor;
 mod backup;
