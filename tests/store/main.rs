@@ -334,13 +334,16 @@ async fn postgres_store() -> Option<PgStore> {
 /// under a steady load of writes and reads (the read anchor holds a WAL
 /// read slot nearly all the time, the inline reads often): without a restart the WAL
 /// would hold every frame written, ~4 pages per create (measured: 64 MB for
-/// 4,000 creates with the catch-up checkpoint turned off).
+/// 4,000 creates with the catch-up checkpoint turned off). A restart can
+/// still miss its moment (a long read on the WAL just then) and wait for
+/// the next checkpoint, so the bound leaves room for a few missed ones:
+/// measured 24-25 MB, 36 MB with both cores busy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_restarts_under_a_steady_load_of_writes_and_reads() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
-    const CREATES: usize = 8_000;
+    const CREATES: usize = 16_000;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&SqliteOptions {
         path: dir.path().join("users.db"),
