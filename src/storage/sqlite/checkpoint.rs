@@ -13,8 +13,8 @@
 //! copied every frame, which a checkpoint running beside a busy writer never
 //! does (measured: the WAL grew to 670 MB in 10 s). So after each checkpoint
 //! under load, the writer is asked to catch up: between two batches it runs
-//! a short checkpoint of the few frames added since, and its next
-//! transaction starts the WAL over.
+//! a short checkpoint of the few frames added since, waiting a moment for
+//! reads still on the WAL, and its next transaction starts the WAL over.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
