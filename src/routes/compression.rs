@@ -22,7 +22,7 @@ use std::io::Write as _;
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, AcceptEncoding, Encoding, HeaderValue};
+use actix_web::http::header::{self, AcceptEncoding, Encoding, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
@@ -55,20 +55,17 @@ pub async fn compress<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, Bytes>>, Error> {
-    // Parsed only if the body turns out large enough to compress.
-    let accepts: Vec<HeaderValue> = req
-        .headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .cloned()
-        .collect();
     let mut response = next.call(req).await?;
     if !is_compressible(response.response()) {
         return Ok(response.map_into_left_body());
     }
+    // The response keeps its request: its `Accept-Encoding` is parsed only
+    // for a body large enough to compress.
+    let choice = choose(response.request().headers());
     response
         .headers_mut()
         .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-    let Some(coding) = choose(&accepts) else {
+    let Some(coding) = choice else {
         return Ok(response.map_into_left_body());
     };
     let (request, response) = response.into_parts();
@@ -143,11 +140,10 @@ fn is_compressible<B: MessageBody>(response: &HttpResponse<B>) -> bool {
 
 /// gzip if the client takes it (it is cheaper than brotli at any setting
 /// that gains), else brotli if it takes that, else none.
-fn choose(accepts: &[HeaderValue]) -> Option<Coding> {
-    if accepts.is_empty() {
-        return None;
-    }
-    let accept = AcceptEncoding(header::from_comma_delimited(accepts.iter()).ok()?);
+fn choose(request: &HeaderMap) -> Option<Coding> {
+    let mut accepts = request.get_all(header::ACCEPT_ENCODING).peekable();
+    accepts.peek()?;
+    let accept = AcceptEncoding(header::from_comma_delimited(accepts).ok()?);
     let takes = |coding: Encoding| {
         accept.negotiate([coding.clone(), Encoding::identity()].iter()) == Some(coding)
     };
@@ -250,7 +246,14 @@ mod tests {
 
     #[test]
     fn gzip_is_preferred_and_the_clients_refusals_are_kept() {
-        let choice = |accept: &'static str| choose(&[HeaderValue::from_static(accept)]);
+        let headers = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::ACCEPT_ENCODING, HeaderValue::from_static(value));
+            }
+            headers
+        };
+        let choice = |accept: &'static str| choose(&headers(&[accept]));
         assert_eq!(choice("gzip, deflate, br, zstd"), Some(Coding::Gzip));
         assert_eq!(choice("br;q=1.0, gzip;q=0.8"), Some(Coding::Gzip));
         assert_eq!(choice("br"), Some(Coding::Brotli));
@@ -259,11 +262,8 @@ mod tests {
         assert_eq!(choice("zstd"), None);
         // "Anything" includes no coding at all, the cheapest to send.
         assert_eq!(choice("*"), None);
-        assert_eq!(choose(&[]), None);
-        let two_lines = [
-            HeaderValue::from_static("zstd"),
-            HeaderValue::from_static("br"),
-        ];
+        assert_eq!(choose(&headers(&[])), None);
+        let two_lines = headers(&["zstd", "br"]);
         assert_eq!(choose(&two_lines), Some(Coding::Brotli));
     }
 }
