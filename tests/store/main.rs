@@ -301,7 +301,11 @@ contract_tests!(
 );
 
 fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&SqliteOptions {
+    SqliteStore::open(&sqlite_options(dir)).unwrap()
+}
+
+fn sqlite_options(dir: &tempfile::TempDir) -> SqliteOptions {
+    SqliteOptions {
         path: dir.path().join("users.db"),
         durability: Durability::Full,
         max_size: None,
@@ -309,8 +313,7 @@ fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
         read_cache: 1_000,
         serving: false,
         metrics: StorageMetrics::detached(),
-    })
-    .unwrap()
+    }
 }
 
 /// A store on a fresh schema, or `None` (said once) without `TEST_DATABASE_URL`.
@@ -346,13 +349,10 @@ async fn the_wal_restarts_under_a_steady_load_of_writes_and_reads() {
     const CREATES: usize = 16_000;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&SqliteOptions {
-        path: dir.path().join("users.db"),
         durability: Durability::Normal,
-        max_size: None,
-        readers: 4,
         read_cache: 0,
         serving: true,
-        metrics: StorageMetrics::detached(),
+        ..sqlite_options(&dir)
     })
     .unwrap();
     let first = store

@@ -84,7 +84,7 @@ impl WalActivity {
 
     /// Runs a checkpoint in `mode` with the read anchor let go.
     fn checkpoint(&self, conn: &Connection, mode: &str) -> bool {
-        self.anchor.released_for(|| checkpoint(conn, mode))
+        self.anchor.released_for(|| wal_checkpoint(conn, mode))
     }
 }
 
@@ -102,7 +102,7 @@ fn restart(conn: &Connection) -> bool {
         log::warn!("WAL catch-up skipped: {e}");
         return false;
     }
-    let done = checkpoint(conn, "RESTART");
+    let done = wal_checkpoint(conn, "RESTART");
     if let Err(e) = conn.busy_timeout(BUSY_TIMEOUT) {
         log::warn!("the writer's busy timeout could not be restored: {e}");
     }
@@ -110,7 +110,7 @@ fn restart(conn: &Connection) -> bool {
 }
 
 /// Runs `PRAGMA wal_checkpoint(mode)`; whether it ran.
-fn checkpoint(conn: &Connection, mode: &str) -> bool {
+fn wal_checkpoint(conn: &Connection, mode: &str) -> bool {
     let done = conn.execute_batch(&format!("PRAGMA wal_checkpoint({mode});"));
     if let Err(e) = &done {
         log::warn!("WAL checkpoint ({mode}) failed: {e}");
