@@ -6,15 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service, TestRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use user_service::metrics::Metrics;
-use user_service::routes::ApiTokens;
+use user_service::routes::{ApiTokens, Metrics};
 use user_service::startup::{app, HttpSettings};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
+use user_service::storage::StorageMetrics;
 
 fn http(c: &mut Criterion) {
     let rt = actix_web::rt::System::new();
     let dir = tempfile::tempdir().unwrap();
-    let metrics = Metrics::new();
+    let storage_metrics = StorageMetrics::new();
+    let metrics = Metrics::new(&storage_metrics);
     let store = SqliteStore::open(&SqliteOptions {
         path: dir.path().join("bench.db"),
         durability: Durability::Full,
@@ -23,7 +24,7 @@ fn http(c: &mut Criterion) {
         // As the server has it, so GET by id is measured as served.
         read_cache: user_service::startup::DEFAULT_READ_CACHE,
         serving: false,
-        metrics: metrics.storage(),
+        metrics: storage_metrics,
     })
     .unwrap();
     let settings = HttpSettings {

@@ -17,7 +17,7 @@ schema per run; the PostgreSQL server's processes are pinned to the server
 CPU too, so both backends get the same one core), `floor` (examples/floor.rs),
 and `--url NAME=URL` for a server started elsewhere (its data is not reset;
 it must serve the same API). `--json FILE` keeps every run's numbers for
-`cargo run --example chart`.
+`cargo run --example chart --features chart`.
 Needs: cargo, wrk, taskset (util-linux), psql for `postgres`. Installs
 nothing by itself; it says what is missing.
 """

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use user_service::domain::{Email, NewUser, UserId, UserName};
-use user_service::metrics::StorageMetrics;
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
+use user_service::storage::StorageMetrics;
 use user_service::storage::{ListQuery, UserStore};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -29,7 +29,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         readers: 4,
         read_cache: 0,
         serving: false,
-        metrics: StorageMetrics::detached(),
+        metrics: StorageMetrics::new(),
     })
     .unwrap()
 }

@@ -1,7 +1,7 @@
 //! Draws the load harness's results as an SVG bar chart: median req/s per
 //! phase, one bar per target, for README and BENCHMARKS.md.
 //!
-//! `cargo run --example chart -- results.json docs/benchmark.svg`
+//! `cargo run --example chart --features chart -- results.json docs/benchmark.svg`
 
 use std::collections::BTreeMap;
 

@@ -23,11 +23,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod logging;
-pub mod metrics;
 pub mod probe;
 pub mod routes;
 pub mod startup;

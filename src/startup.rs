@@ -14,11 +14,10 @@ use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
-use crate::metrics::Metrics;
-use crate::routes::{self, ApiTokens, RateLimitSetting, RateLimiter};
+use crate::routes::{self, ApiTokens, Metrics, RateLimitSetting, RateLimiter};
 use crate::storage::postgres::{self, PgOptions, PgStore};
 use crate::storage::sqlite::{self, Durability, SqliteOptions, SqliteStore};
-use crate::storage::UserStore;
+use crate::storage::{StorageMetrics, UserStore};
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone)]
@@ -149,7 +148,8 @@ impl Application {
     /// Opens the database (applying migrations) and binds the listener.
     /// Port 0 picks a free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let metrics = Metrics::new();
+        let storage_metrics = StorageMetrics::new();
+        let metrics = Metrics::new(&storage_metrics);
         match &settings.database {
             DatabaseUrl::Sqlite(path) => {
                 let store = SqliteStore::open(&SqliteOptions {
@@ -159,14 +159,20 @@ impl Application {
                     read_cache: settings.read_cache,
                     serving: true,
                     readers: reader_pool_size(settings.workers),
-                    metrics: metrics.storage(),
+                    metrics: storage_metrics.clone(),
                 })?;
                 let described = format!(
                     "database {} (durability {:?})",
                     path.display(),
                     settings.durability
                 );
-                let (port, server) = serve(&settings, store.clone(), metrics, &described)?;
+                let (port, server) = serve(
+                    &settings,
+                    store.clone(),
+                    sqlite::start_reply_relay,
+                    metrics,
+                    &described,
+                )?;
                 Ok(Self {
                     port,
                     server,
@@ -183,7 +189,7 @@ impl Application {
                 let store = PgStore::connect(&PgOptions {
                     url: url.clone(),
                     pool_size: settings.db_pool_size.get(),
-                    metrics: metrics.storage(),
+                    metrics: storage_metrics.clone(),
                 })
                 .await?;
                 let described = format!(
@@ -191,7 +197,7 @@ impl Application {
                     url.redacted(),
                     settings.db_pool_size
                 );
-                let (port, server) = serve(&settings, store.clone(), metrics, &described)?;
+                let (port, server) = serve(&settings, store.clone(), || {}, metrics, &described)?;
                 Ok(Self {
                     port,
                     server,
@@ -224,11 +230,13 @@ impl Application {
     }
 }
 
-/// Binds the listener and starts the HTTP workers on `store`; returns the
-/// port and the running server.
+/// Binds the listener and starts the HTTP workers on `store`, calling
+/// `on_worker` on each worker thread as it starts; returns the port and the
+/// running server.
 fn serve<S: UserStore>(
     settings: &Settings,
     store: S,
+    on_worker: fn(),
     metrics: Arc<Metrics>,
     described: &str,
 ) -> Result<(u16, Server), StartupError> {
@@ -258,7 +266,7 @@ fn serve<S: UserStore>(
     }
     let workers = settings.workers.get();
     let server = HttpServer::new(move || {
-        store.on_worker_thread();
+        on_worker();
         app(store.clone(), &http)
     })
     .workers(workers)

@@ -8,8 +8,8 @@ pub enum ValidationError {
     InvalidEmail,
     #[error("name must not be empty")]
     EmptyName,
-    #[error("name must be at most {max} characters", max = crate::domain::UserName::MAX_CHARS)]
-    NameTooLong,
+    #[error("name must be at most {max} characters")]
+    NameTooLong { max: usize },
     #[error("name must not contain control characters")]
     NameHasControlCharacters,
 }

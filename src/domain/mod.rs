@@ -9,6 +9,7 @@ mod timestamp;
 mod user;
 mod user_id;
 mod user_name;
+mod wire;
 
 pub use email::Email;
 pub use error::ValidationError;
@@ -16,3 +17,4 @@ pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use user::{NewUser, User, UserPatch};
 pub use user_id::{InvalidUserId, UserId};
 pub use user_name::UserName;
+pub use wire::{RawUser, UserRecord, USER_FIELDS};

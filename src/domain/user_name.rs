@@ -40,7 +40,9 @@ fn check(trimmed: &str) -> Result<(), ValidationError> {
         return Err(ValidationError::EmptyName);
     }
     if trimmed.chars().count() > UserName::MAX_CHARS {
-        return Err(ValidationError::NameTooLong);
+        return Err(ValidationError::NameTooLong {
+            max: UserName::MAX_CHARS,
+        });
     }
     if trimmed.chars().any(char::is_control) {
         return Err(ValidationError::NameHasControlCharacters);
@@ -78,7 +80,7 @@ mod tests {
         assert!(UserName::parse(&"n".repeat(200)).is_ok());
         assert_eq!(
             UserName::parse(&"n".repeat(201)),
-            Err(ValidationError::NameTooLong)
+            Err(ValidationError::NameTooLong { max: 200 })
         );
     }
 

@@ -14,8 +14,8 @@ use actix_web::{Error, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use subtle::ConstantTimeEq;
 
+use super::http_metrics::Metrics;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
 
 /// The accepted API tokens; empty means the API is open.
 #[derive(Clone, Default)]

@@ -1,10 +1,9 @@
 //! Request and response bodies, and their conversion into domain values.
 
 use serde::de::Deserializer;
-use serde::ser::{SerializeStruct, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::domain::{Email, NewUser, User, UserName, UserPatch};
+use crate::domain::{Email, NewUser, UserName, UserPatch};
 use crate::error::ApiError;
 
 /// `POST /users`. Unknown fields are ignored, as the original service did.
@@ -66,31 +65,6 @@ impl TryFrom<UpdateUserRequest> for UserPatch {
 
 fn null_field(field: &str) -> ApiError {
     ApiError::bad_request(format!("{field} must be a string, not null"))
-}
-
-/// A user as the API writes it.
-pub struct UserResponse<'a>(pub &'a User);
-
-impl Serialize for UserResponse<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let user = self.0;
-        let mut s = serializer.serialize_struct("User", 5)?;
-        s.serialize_field("id", &Displayed(&user.id))?;
-        s.serialize_field("email", user.email.as_str())?;
-        s.serialize_field("name", user.name.as_str())?;
-        s.serialize_field("created_at", &Displayed(&user.created_at))?;
-        s.serialize_field("updated_at", &Displayed(&user.updated_at))?;
-        s.end()
-    }
-}
-
-/// Serialises a value through its `Display`, without an intermediate String.
-struct Displayed<'a, T>(&'a T);
-
-impl<T: std::fmt::Display> Serialize for Displayed<'_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self.0)
-    }
 }
 
 /// `GET /users` query parameters, kept as text so each gets a clear error.

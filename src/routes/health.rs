@@ -36,8 +36,8 @@ struct ReadyResponse {
     tag = "operations",
     summary = "Readiness: the database answers and accepts writes",
     responses(
-        (status = 200, description = "Ready", body = super::openapi::ReadySchema),
-        (status = 503, description = "The database is unreachable, read-only or full", body = super::openapi::ErrorSchema,
+        (status = 200, description = "Ready", body = super::schema::ReadySchema),
+        (status = 503, description = "The database is unreachable, read-only or full", body = super::schema::ErrorSchema,
             headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]

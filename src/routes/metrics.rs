@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use crate::metrics::{self, Metrics};
+use super::http_metrics::{self as metrics, Metrics};
 use crate::storage::UserStore;
 
 /// The request log's target, which `RUST_LOG` filters (actix's Logger used
@@ -67,7 +67,7 @@ pub async fn record_metrics(
         (status = 200, description = "Text exposition format 0.0.4", body = String,
             content_type = "text/plain; version=0.0.4; charset=utf-8"),
         (status = 401, description = "A token is configured and the request lacks it",
-            body = super::openapi::ErrorSchema,
+            body = super::schema::ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`")))
     )
 )]

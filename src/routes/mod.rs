@@ -6,13 +6,16 @@ mod auth;
 mod compression;
 mod dto;
 mod health;
+mod http_metrics;
 mod json_object;
 mod metrics;
 mod openapi;
 mod page;
+mod paths;
 mod rate_limit;
 mod rejection;
 mod request_id;
+mod schema;
 mod users;
 
 use std::sync::Arc;
@@ -21,33 +24,17 @@ use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use compression::{compress, MIN_COMPRESSED_BYTES};
-pub use dto::UserResponse;
+pub use http_metrics::{Metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use metrics::{record_metrics, REQUEST_LOG_TARGET};
 pub use openapi::document as openapi_document;
+pub use paths::PATHS;
 pub use rate_limit::{limit_rate, parse_rate, Rate, RateLimitSetting, RateLimiter};
 pub use rejection::{json_config, query_config, route_not_found};
 pub use request_id::request_id;
 
-use crate::metrics::Metrics;
 use crate::storage::UserStore;
 
-/// The largest request body accepted, in bytes.
-pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-
-/// Every path [`configure`] registers, as the OpenAPI document writes it;
-/// also the metrics' `route` label values. A test checks this list, the
-/// document and the live server against each other, so a route cannot be
-/// added to one and forgotten in another.
-pub const PATHS: [&str; 8] = [
-    "/",
-    "/static/{file}",
-    "/openapi.json",
-    "/metrics",
-    "/health",
-    "/ready",
-    "/users",
-    "/users/{id}",
-];
+pub use rejection::DEFAULT_BODY_LIMIT;
 
 /// Registers every route of the API on `cfg`.
 pub fn configure<S: UserStore>(

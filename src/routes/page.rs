@@ -87,7 +87,7 @@ pub(super) async fn index(request: HttpRequest) -> Result<HttpResponse, ApiError
             ),
             headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
-        (status = 404, description = "No such asset", body = super::openapi::ErrorSchema)
+        (status = 404, description = "No such asset", body = super::schema::ErrorSchema)
     )
 )]
 pub(super) async fn static_asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -4,8 +4,10 @@
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::{web, HttpResponse};
 
-use super::DEFAULT_BODY_LIMIT;
 use crate::error::{ApiError, ApiResult};
+
+/// The largest request body accepted, in bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()

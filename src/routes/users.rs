@@ -3,10 +3,10 @@
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest, UserResponse};
+use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest};
 use super::json_object::Object;
-use super::openapi::ErrorSchema;
-use crate::domain::{Email, NewUser, UserId, UserPatch};
+use super::schema::ErrorSchema;
+use crate::domain::{Email, NewUser, UserId, UserPatch, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{Cursor, ListQuery, UserStore};
 
@@ -30,7 +30,7 @@ fn parse_id(raw: &str) -> ApiResult<UserId> {
     ),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "A page of users", body = [super::openapi::UserSchema],
+        (status = 200, description = "A page of users", body = [super::schema::UserSchema],
             headers(("Link" = String, description = "`</users?limit=…&cursor=…>; rel=\"next\"` when more users follow"))),
         (status = 400, description = "`limit`, `cursor` or `email` is invalid", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
@@ -77,7 +77,7 @@ pub(super) async fn list_users<S: UserStore>(
             ),
         ));
     }
-    let users: Vec<UserResponse<'_>> = page.users.iter().map(UserResponse).collect();
+    let users: Vec<UserRecord<'_>> = page.users.iter().map(UserRecord).collect();
     Ok(response.json(users))
 }
 
@@ -88,10 +88,10 @@ pub(super) async fn list_users<S: UserStore>(
     tag = "users",
     summary = "Create a user",
     description = "The 201 is sent only after the user is durable.",
-    request_body(content = super::openapi::NewUserSchema, content_type = "application/json"),
+    request_body(content = super::schema::NewUserSchema, content_type = "application/json"),
     security((), ("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = super::openapi::UserSchema,
+        (status = 201, description = "Created", body = super::schema::UserSchema,
             headers(("Location" = String, description = "`/users/{id}` of the new user"))),
         (status = 400, description = "A field is invalid (`validation`) or the body is not a JSON object (`bad_request`)", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
@@ -114,7 +114,7 @@ pub(super) async fn create_user<S: UserStore>(
     let user = store.create(new).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/users/{}", user.id)))
-        .json(UserResponse(&user)))
+        .json(UserRecord(&user)))
 }
 
 /// Everything under `/users/` that is not `/users` itself: one id segment,
@@ -165,7 +165,7 @@ fn id_segment(path: &str) -> Option<&str> {
     params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The user", body = super::openapi::UserSchema),
+        (status = 200, description = "The user", body = super::schema::UserSchema),
         (status = 400, description = "The id is not a UUID", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
@@ -178,7 +178,7 @@ fn id_segment(path: &str) -> Option<&str> {
 )]
 pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
     let user = store.get(id).await?;
-    Ok(HttpResponse::Ok().json(UserResponse(&user)))
+    Ok(HttpResponse::Ok().json(UserRecord(&user)))
 }
 
 /// `PATCH /users/{id}`.
@@ -189,10 +189,10 @@ pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<H
     summary = "Change a user's email or name",
     description = "Equal values change nothing, not even `updated_at`.",
     params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
-    request_body(content = super::openapi::UserPatchSchema, content_type = "application/json"),
+    request_body(content = super::schema::UserPatchSchema, content_type = "application/json"),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The changed user", body = super::openapi::UserSchema),
+        (status = 200, description = "The changed user", body = super::schema::UserSchema),
         (status = 400, description = "The id is not a UUID, a field is invalid or `null`, or the body is not a JSON object", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
@@ -213,7 +213,7 @@ pub(super) async fn update_user<S: UserStore>(
     patch: UserPatch,
 ) -> ApiResult<HttpResponse> {
     let user = store.update(id, patch).await?;
-    Ok(HttpResponse::Ok().json(UserResponse(&user)))
+    Ok(HttpResponse::Ok().json(UserRecord(&user)))
 }
 
 /// `DELETE /users/{id}`: 204.

@@ -6,6 +6,7 @@
 
 mod cursor;
 mod error;
+mod metrics;
 pub mod postgres;
 pub mod sqlite;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use cursor::{Cursor, InvalidCursor};
 pub use error::StoreError;
+pub use metrics::{StorageMetrics, LATENCY_BUCKETS};
 
 use crate::domain::{Email, NewUser, User, UserId, UserPatch};
 
@@ -94,7 +96,4 @@ pub trait UserStore: Clone + Send + Sync + 'static {
     /// Current pool, queue and size figures, for metrics. Never fails:
     /// what cannot be read now is 0.
     fn stats(&self) -> impl Future<Output = StoreStats> + Send;
-
-    /// Called on each HTTP worker thread as it starts, inside its runtime.
-    fn on_worker_thread(&self) {}
 }

@@ -3,8 +3,7 @@
 use std::io::Write;
 
 use super::format::Format;
-use crate::domain::User;
-use crate::routes::UserResponse;
+use crate::domain::{User, UserRecord, USER_FIELDS};
 use crate::storage::{ListQuery, StoreError, UserStore};
 
 /// Users read per query; a keyset page, so a long export holds no lock.
@@ -62,7 +61,7 @@ impl<W: Write> Writer<W> {
             Format::Ndjson => Self::Ndjson(std::io::BufWriter::with_capacity(1 << 16, out)),
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                csv.write_record(["id", "email", "name", "created_at", "updated_at"])
+                csv.write_record(USER_FIELDS)
                     .map_err(std::io::Error::other)?;
                 Self::Csv(Box::new(csv))
             }
@@ -72,7 +71,7 @@ impl<W: Write> Writer<W> {
     fn write(&mut self, user: &User) -> std::io::Result<()> {
         match self {
             Self::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, &UserResponse(user))?;
+                serde_json::to_writer(&mut *out, &UserRecord(user))?;
                 out.write_all(b"\n")
             }
             Self::Csv(csv) => csv

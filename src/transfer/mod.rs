@@ -2,13 +2,12 @@
 //! NDJSON or CSV, `import` reads them back into any backend, validating each
 //! row with the same domain rules as the API.
 
-mod command;
 mod export;
 mod format;
 mod import;
 mod record;
 
-pub use command::{run_export, run_import};
 pub use export::{export, ExportError};
 pub use format::Format;
 pub use import::{import, ImportError, ImportOptions, ImportSummary, OnError};
+pub use record::BadRow;

@@ -3,42 +3,8 @@
 
 use std::io::{BufRead, Read};
 
-use serde::Deserialize;
-
 use super::format::Format;
-use crate::domain::{Email, Timestamp, User, UserId, UserName};
-
-/// The fields of a user as text, before validation.
-#[derive(Debug, Deserialize)]
-pub(super) struct RawRecord {
-    id: String,
-    email: String,
-    name: String,
-    created_at: String,
-    updated_at: String,
-}
-
-impl RawRecord {
-    fn validate(self) -> Result<User, String> {
-        let id = UserId::parse(&self.id).map_err(|_| format!("id {:?} is not a UUID", self.id))?;
-        let email = Email::parse(&self.email).map_err(|e| format!("email: {e}"))?;
-        let name = UserName::parse(&self.name).map_err(|e| format!("name: {e}"))?;
-        let created_at = Timestamp::parse_rfc3339(&self.created_at)
-            .map_err(|e| format!("created_at {:?}: {e}", self.created_at))?;
-        let updated_at = Timestamp::parse_rfc3339(&self.updated_at)
-            .map_err(|e| format!("updated_at {:?}: {e}", self.updated_at))?;
-        if updated_at < created_at {
-            return Err("updated_at is before created_at".into());
-        }
-        Ok(User {
-            id,
-            email,
-            name,
-            created_at,
-            updated_at,
-        })
-    }
-}
+use crate::domain::{RawUser, User};
 
 /// A row that could not be imported, by its line number in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,9 +72,9 @@ impl<R: BufRead> Iterator for Records<R> {
                     Ok(0) => return None,
                     Ok(_) if buffer.trim().is_empty() => continue,
                     Ok(_) => {
-                        let item = serde_json::from_str::<RawRecord>(buffer)
+                        let item = serde_json::from_str::<RawUser>(buffer)
                             .map_err(|e| format!("not a user object: {e}"))
-                            .and_then(RawRecord::validate);
+                            .and_then(RawUser::validate);
                         return Some(Ok(item_at(*line, item)));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
@@ -136,9 +102,9 @@ impl<R: BufRead> Iterator for Records<R> {
                     Ok(true) => {
                         let line = row.position().map_or(0, csv::Position::line);
                         let item = row
-                            .deserialize::<RawRecord>(headers.as_ref())
+                            .deserialize::<RawUser>(headers.as_ref())
                             .map_err(|e| format!("not a user row: {e}"))
-                            .and_then(RawRecord::validate);
+                            .and_then(RawUser::validate);
                         Some(Ok(item_at(line, item)))
                     }
                     Err(e) => match e.kind() {

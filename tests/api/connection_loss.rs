@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
-use user_service::config::PostgresUrl;
+use user_service::storage::postgres::PostgresUrl;
 
 use crate::helpers::postgres::{fresh_schema_named, skipped, spawn_app_on, test_config};
 use crate::helpers::{assert_error, TestApp};

@@ -46,7 +46,7 @@ pub mod sqlite {
 }
 
 pub mod postgres {
-    use user_service::config::PostgresUrl;
+    use user_service::storage::postgres::PostgresUrl;
 
     use super::*;
 

@@ -1,8 +1,8 @@
 //! Black-box tests of the HTTP API: a real server on a random port, driven
 //! with a real HTTP client. Every test inside `on_every_backend!` runs twice,
 //! as `…::sqlite::name` on a fresh SQLite file and as `…::postgres::name` on
-//! a fresh schema of `TEST_DATABASE_URL` (skipped, with one line saying so,
-//! when that is unset).
+//! a fresh schema of `TEST_DATABASE_URL` (skipped, with one loud line
+//! saying so, when that is unset; a failure instead under `CI=true`).
 
 /// Declares each test once per backend, with that backend's `spawn_app` and
 /// `spawn_app_with` in scope. Only tests go inside; helpers stay outside.
@@ -51,5 +51,7 @@ mod pg_support;
 mod postgres_schema;
 mod routing;
 mod scale_out;
+#[path = "../support/skip.rs"]
+mod skip;
 mod storage_cap;
 mod update;

@@ -7,7 +7,6 @@
 //! they were skipped. `CHROMIUM` and `CHROMEDRIVER` override the paths;
 //! `SCREENSHOT=path.png` saves a screenshot of the page with a few users.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -19,6 +18,9 @@ use serde_json::{json, Value};
 use user_service::config::DatabaseUrl;
 use user_service::startup::{Application, Settings};
 use user_service::storage::sqlite::Durability;
+
+#[path = "../support/skip.rs"]
+mod skip;
 
 /// How long the page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -42,18 +44,19 @@ fn tool(env: &str, default: &str) -> Option<PathBuf> {
 /// returns `None` after saying once why the browser tests are skipped.
 async fn open_page(token: Option<&str>) -> Option<Page> {
     static SAID: Once = Once::new();
-    let (Some(chromium), Some(chromedriver)) = (
-        tool("CHROMIUM", "/usr/bin/chromium"),
-        tool("CHROMEDRIVER", "/usr/bin/chromedriver"),
-    ) else {
-        SAID.call_once(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: the browser tests of the web page did not run: chromium and \
-                 chromedriver are not installed (apt-get install chromium chromium-driver, \
-                 or run .ci/run)"
-            );
-        });
+    let chromium = tool("CHROMIUM", "/usr/bin/chromium");
+    let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
+    let missing = chromium.is_none() || chromedriver.is_none();
+    if skip::skip_unless_ci(
+        &SAID,
+        "the browser tests of the web page",
+        missing,
+        "chromium and chromedriver are not installed",
+        "apt-get install chromium chromium-driver, or run .ci/run",
+    ) {
+        return None;
+    }
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
         return None;
     };
 

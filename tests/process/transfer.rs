@@ -11,6 +11,8 @@ use crate::server::{run, BIN};
 
 #[path = "../support/postgres.rs"]
 mod pg_support;
+#[path = "../support/skip.rs"]
+mod skip;
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -2,13 +2,15 @@
 //! backend: `sqlite::*` on a fresh file, `postgres::*` on a fresh schema of
 //! `TEST_DATABASE_URL` (skipped, with one line saying so, when unset).
 
+#[path = "../support/skip.rs"]
+mod skip;
 #[path = "../support/postgres.rs"]
 mod support;
 
 use user_service::domain::{Email, NewUser, Timestamp, UserName, UserPatch};
-use user_service::metrics::StorageMetrics;
 use user_service::storage::postgres::{PgOptions, PgStore};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
+use user_service::storage::StorageMetrics;
 use user_service::storage::{ListQuery, StoreError, UserStore};
 
 fn new_user(email: &str, name: &str) -> NewUser {
@@ -312,7 +314,7 @@ fn sqlite_options(dir: &tempfile::TempDir) -> SqliteOptions {
         readers: 4,
         read_cache: 1_000,
         serving: false,
-        metrics: StorageMetrics::detached(),
+        metrics: StorageMetrics::new(),
     }
 }
 
@@ -326,7 +328,7 @@ async fn postgres_store() -> Option<PgStore> {
         PgStore::connect(&PgOptions {
             url,
             pool_size: 4,
-            metrics: StorageMetrics::detached(),
+            metrics: StorageMetrics::new(),
         })
         .await
         .unwrap(),

@@ -1,27 +1,22 @@
 //! Shared by the test binaries that run on PostgreSQL: whether to skip, and
 //! a fresh schema per test so tests running in parallel never meet.
 
-use std::io::Write;
 use std::sync::Once;
 
-use user_service::config::PostgresUrl;
+use user_service::storage::postgres::PostgresUrl;
 
-/// Whether the PostgreSQL variants must be skipped (no `TEST_DATABASE_URL`);
-/// says so once per test binary, naming `what` was skipped.
+/// Whether the PostgreSQL variants must be skipped (no `TEST_DATABASE_URL`):
+/// says so once per test binary, naming `what` was skipped; under `CI=true`
+/// fails instead.
 pub fn skipped(what: &str) -> bool {
     static SAID: Once = Once::new();
-    let unset = std::env::var_os("TEST_DATABASE_URL").is_none();
-    if unset {
-        SAID.call_once(|| {
-            // Straight to stderr: libtest would swallow eprintln! output.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: {what} did not run: TEST_DATABASE_URL is unset. Run .ci/run, \
-                 or set TEST_DATABASE_URL=postgres://user:password@127.0.0.1/db"
-            );
-        });
-    }
-    unset
+    super::skip::skip_unless_ci(
+        &SAID,
+        what,
+        std::env::var_os("TEST_DATABASE_URL").is_none(),
+        "TEST_DATABASE_URL is unset",
+        "run .ci/run, or set TEST_DATABASE_URL=postgres://user:password@127.0.0.1/db",
+    )
 }
 
 /// Creates an empty schema in the test database; returns the test URL with

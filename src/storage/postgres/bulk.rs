@@ -9,8 +9,8 @@ use tokio_postgres::{Client, NoTls, Statement};
 use uuid::Uuid;
 
 use super::error::{store_error, OpenError};
-use super::{connection_config, migrate};
-use crate::config::PostgresUrl;
+use super::migrate;
+use super::url::{connection_config, PostgresUrl};
 use crate::domain::User;
 use crate::storage::{BulkLoad, StoreError};
 

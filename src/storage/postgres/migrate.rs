@@ -5,7 +5,7 @@
 use tokio_postgres::{Client, NoTls};
 
 use super::error::OpenError;
-use crate::config::PostgresUrl;
+use super::url::{connection_config, PostgresUrl};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -21,7 +21,7 @@ pub async fn migrate(url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
         url: url.redacted(),
         reason: e.to_string(),
     };
-    let (mut client, connection) = super::connection_config(url)
+    let (mut client, connection) = connection_config(url)
         .connect(NoTls)
         .await
         .map_err(connect_error)?;

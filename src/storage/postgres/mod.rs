@@ -6,6 +6,7 @@ mod bulk;
 mod error;
 mod migrate;
 mod queries;
+mod url;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,16 +17,14 @@ use tokio_postgres::NoTls;
 pub use bulk::PgLoader;
 pub use error::OpenError;
 pub use migrate::migrate;
+pub use url::PostgresUrl;
 
 use self::error::pool_error;
+use self::url::{connection_config, CONNECT_TIMEOUT};
 use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
-use crate::config::PostgresUrl;
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
-use crate::metrics::StorageMetrics;
+use crate::storage::StorageMetrics;
 
-/// How long a new connection may take before the attempt counts as failed
-/// (unless the URL sets `connect_timeout`).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a request waits for a free pooled connection before it gets 503.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 /// Upper bound on one storage operation, so a server that stops answering
@@ -95,18 +94,6 @@ impl PgStore {
             .observe(started.elapsed().as_secs_f64());
         client.map_err(pool_error)
     }
-}
-
-/// The URL's settings plus the service's defaults for what it leaves out.
-fn connection_config(url: &PostgresUrl) -> tokio_postgres::Config {
-    let mut config = url.config();
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("user-service");
-    }
-    config
 }
 
 /// Runs one storage operation within [`OPERATION_TIMEOUT`].

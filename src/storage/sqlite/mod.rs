@@ -24,6 +24,9 @@ pub use backup::{backup, BackupError};
 pub use bulk::SqliteLoader;
 pub use connection::{Durability, OpenError};
 pub use migrate::migrate;
+/// Call on each HTTP worker thread as it starts, inside its runtime: the
+/// writer then hands that thread a batch's answers with one wake-up.
+pub use reply::start_relay_on_this_thread as start_reply_relay;
 
 use self::anchor::ReadAnchor;
 use self::cache::UserCache;
@@ -32,7 +35,7 @@ use self::reader::ReaderPool;
 use self::writer::{WriteOp, Writer};
 use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
-use crate::metrics::StorageMetrics;
+use crate::storage::StorageMetrics;
 
 /// How to open a SQLite database.
 #[derive(Debug, Clone)]
@@ -242,10 +245,5 @@ impl UserStore for SqliteStore {
             write_queue: self.writer.queued(),
             database_bytes: size(path) + size(std::path::Path::new(&wal)),
         }
-    }
-
-    /// The writer hands this thread a batch's answers with one wake-up.
-    fn on_worker_thread(&self) {
-        reply::start_relay_on_this_thread();
     }
 }

@@ -12,7 +12,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
 
 use super::connection::{OpenError, BUSY_TIMEOUT};
-use crate::metrics::StorageMetrics;
+use crate::storage::StorageMetrics;
 use crate::storage::StoreError;
 
 /// How long a read waits for a free connection before the service reports

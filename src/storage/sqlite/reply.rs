@@ -21,8 +21,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{oneshot, Notify};
 
-use super::writer::WriteOutcome;
+use crate::domain::User;
 use crate::storage::StoreError;
+
+/// What a write came to.
+#[derive(Debug)]
+pub(super) enum WriteOutcome {
+    User(User),
+    Done,
+}
+
+impl WriteOutcome {
+    pub(super) fn user(self) -> Result<User, StoreError> {
+        match self {
+            Self::User(user) => Ok(user),
+            Self::Done => Err(StoreError::internal("writer returned no user")),
+        }
+    }
+}
 
 pub(super) type Answer = Result<WriteOutcome, StoreError>;
 
@@ -95,8 +111,9 @@ thread_local! {
 }
 
 /// Gives this thread a relay, if it has none running. Call it on an HTTP
-/// worker thread from inside its runtime (it spawns a local task there).
-pub(crate) fn start_relay_on_this_thread() {
+/// worker thread from inside its runtime: it spawns a task on the thread's
+/// `tokio::task::LocalSet` (actix's workers run one).
+pub fn start_relay_on_this_thread() {
     RELAY.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.as_ref().is_some_and(|relay| relay.is_open()) {
@@ -106,7 +123,7 @@ pub(crate) fn start_relay_on_this_thread() {
             queue: Mutex::new(Some(Vec::new())),
             notify: Notify::new(),
         });
-        actix_web::rt::spawn(hand_out(CloseOnDrop(Arc::clone(&relay))));
+        tokio::task::spawn_local(hand_out(CloseOnDrop(Arc::clone(&relay))));
         *slot = Some(relay);
     });
 }
@@ -152,8 +169,22 @@ mod tests {
         Ok(WriteOutcome::Done)
     }
 
-    #[actix_web::test]
-    async fn a_batch_for_a_worker_thread_is_queued_whole_then_handed_out() {
+    /// A runtime with a `LocalSet`, as each actix worker thread has.
+    fn worker_thread() -> (tokio::runtime::Runtime, tokio::task::LocalSet) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (runtime, tokio::task::LocalSet::new())
+    }
+
+    #[test]
+    fn a_batch_for_a_worker_thread_is_queued_whole_then_handed_out() {
+        let (runtime, local) = worker_thread();
+        local.block_on(&runtime, a_batch_is_queued_whole_then_handed_out());
+    }
+
+    async fn a_batch_is_queued_whole_then_handed_out() {
         start_relay_on_this_thread();
         start_relay_on_this_thread(); // idempotent: one relay per thread
         let (first, first_answer) = Reply::new();
@@ -188,21 +219,21 @@ mod tests {
 
     #[test]
     fn answers_for_a_relay_whose_runtime_ended_are_sent_directly() {
-        let system = actix_web::rt::System::new();
-        let (reply, answer) = system.block_on(async {
+        let (runtime, local) = worker_thread();
+        let (reply, answer) = local.block_on(&runtime, async {
             start_relay_on_this_thread();
             Reply::new()
         });
         let relay = reply.relay.clone().expect("this thread has a relay");
         assert!(relay.is_open());
-        drop(system);
+        drop(local);
         assert!(!relay.is_open());
         assert!(this_threads_relay().is_none());
         deliver([(reply, done())]);
         assert!(matches!(answer.blocking_recv(), Ok(Ok(WriteOutcome::Done))));
         // A later runtime on the same thread starts a fresh one.
-        let system = actix_web::rt::System::new();
-        system.block_on(async { start_relay_on_this_thread() });
+        let (runtime, local) = worker_thread();
+        local.block_on(&runtime, async { start_relay_on_this_thread() });
         assert!(this_threads_relay().is_some_and(|fresh| fresh.is_open()));
     }
 }

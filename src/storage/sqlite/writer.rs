@@ -26,10 +26,10 @@ use super::cache::{Change, UserCache};
 use super::checkpoint::WalActivity;
 use super::connection::store_error;
 use super::queries;
-use super::reply::{self, Reply};
+use super::reply::{self, Reply, WriteOutcome};
 use super::OpenError;
 use crate::domain::{Timestamp, User, UserId, UserPatch};
-use crate::metrics::StorageMetrics;
+use crate::storage::StorageMetrics;
 use crate::storage::StoreError;
 
 /// Ops waiting beyond this make new writers wait (back-pressure).
@@ -53,21 +53,6 @@ pub(super) enum WriteOp {
     Delete(UserId),
     /// Checks the writer is alive and the database accepts a transaction.
     Probe,
-}
-
-#[derive(Debug)]
-pub(super) enum WriteOutcome {
-    User(User),
-    Done,
-}
-
-impl WriteOutcome {
-    pub(super) fn user(self) -> Result<User, StoreError> {
-        match self {
-            Self::User(user) => Ok(user),
-            Self::Done => Err(StoreError::internal("writer returned no user")),
-        }
-    }
 }
 
 enum Message {
@@ -442,7 +427,7 @@ mod tests {
         let writer = Writer::start_with(
             conn,
             Arc::new(WalActivity::new(ReadAnchor::open(&path))),
-            StorageMetrics::detached(),
+            StorageMetrics::new(),
             None,
             2,
             Duration::from_millis(200),
@@ -515,7 +500,7 @@ mod tests {
         let mut conn = open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
         migrate::apply(&mut conn).unwrap();
         let activity = Arc::new(WalActivity::new(ReadAnchor::none()));
-        let writer = Writer::start(conn, activity, StorageMetrics::detached(), None).unwrap();
+        let writer = Writer::start(conn, activity, StorageMetrics::new(), None).unwrap();
         // Answered, so the thread is past its start.
         writer.execute(WriteOp::Probe).await.unwrap();
         // Writers that other tests start at the same moment may not have

@@ -16,8 +16,8 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::routes::PATHS;
-use crate::storage::StoreStats;
+use super::paths::PATHS;
+use crate::storage::{StorageMetrics, StoreStats, LATENCY_BUCKETS};
 
 /// Route label values: the router's own templates (`routes::PATHS`, as the
 /// OpenAPI document writes them) and `unmatched` for anything else, so a scan
@@ -74,11 +74,6 @@ const METHODS: [&str; 8] = [
     "GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "other",
 ];
 
-/// Seconds: from a cached read (~0.1 ms) to the 10 s storage timeout.
-const LATENCY_BUCKETS: [f64; 14] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
-];
-
 /// The route template of `path` (requests get theirs from [`InFlight::route`]).
 #[cfg(test)]
 fn route_of(path: &str) -> &'static str {
@@ -107,91 +102,6 @@ fn method_index(method: &str) -> usize {
         .unwrap_or(METHODS.len() - 1)
 }
 
-/// What the storage layer records as it works; cheap to clone.
-#[derive(Clone)]
-pub struct StorageMetrics {
-    /// Writes per committed SQLite transaction.
-    pub batch_size: Histogram,
-    /// Time from `BEGIN` to the end of `COMMIT` (fsync included).
-    pub commit_seconds: Histogram,
-    /// Time a write waited in the queue (and for room in it) before its
-    /// batch started.
-    pub queue_wait_seconds: Histogram,
-    /// Time a read waited for a pooled connection.
-    pub pool_wait_seconds: Histogram,
-    /// SQLite reads by id answered from the read cache, and not.
-    pub read_cache_hits: IntCounter,
-    pub read_cache_misses: IntCounter,
-}
-
-impl std::fmt::Debug for StorageMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StorageMetrics")
-    }
-}
-
-impl StorageMetrics {
-    /// Metrics that go nowhere, for tools and benches that open a store
-    /// without serving it.
-    pub fn detached() -> Self {
-        Self::new().0
-    }
-
-    fn new() -> (Self, Vec<Box<dyn prometheus::core::Collector>>) {
-        let batch_size = histogram(
-            "user_service_writer_batch_size",
-            "Writes committed together in one SQLite transaction",
-            vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
-        );
-        let commit_seconds = histogram(
-            "user_service_writer_commit_seconds",
-            "Time to apply and commit one batch of writes, fsync included",
-            LATENCY_BUCKETS.to_vec(),
-        );
-        let queue_wait_seconds = histogram(
-            "user_service_writer_queue_wait_seconds",
-            "Time a write waited for the writer before its batch started",
-            LATENCY_BUCKETS.to_vec(),
-        );
-        let pool_wait_seconds = histogram(
-            "user_service_db_pool_wait_seconds",
-            "Time a database operation waited for a pooled connection",
-            LATENCY_BUCKETS.to_vec(),
-        );
-        let read_cache = IntCounterVec::new(
-            Opts::new(
-                "user_service_read_cache_lookups_total",
-                "SQLite reads by id, by whether the read cache answered them",
-            ),
-            &["result"],
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(batch_size.clone()),
-            Box::new(commit_seconds.clone()),
-            Box::new(queue_wait_seconds.clone()),
-            Box::new(pool_wait_seconds.clone()),
-            Box::new(read_cache.clone()),
-        ];
-        (
-            Self {
-                batch_size,
-                commit_seconds,
-                queue_wait_seconds,
-                pool_wait_seconds,
-                read_cache_hits: read_cache.with_label_values(&["hit"]),
-                read_cache_misses: read_cache.with_label_values(&["miss"]),
-            },
-            collectors,
-        )
-    }
-}
-
-fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
-    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
-        .unwrap_or_else(|e| unreachable!("static histogram options are valid: {e}"))
-}
-
 /// Every metric of one running service.
 pub struct Metrics {
     registry: Registry,
@@ -204,11 +114,11 @@ pub struct Metrics {
     pool: IntGaugeVec,
     write_queue: IntGauge,
     database_bytes: IntGauge,
-    storage: StorageMetrics,
 }
 
 impl Metrics {
-    pub fn new() -> Arc<Self> {
+    /// The HTTP metrics, with `storage`'s figures registered beside them.
+    pub fn new(storage: &StorageMetrics) -> Arc<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("user_service_http_requests_total", "HTTP requests answered"),
@@ -267,7 +177,6 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("USER_SERVICE_COMMIT")])
             .set(1);
-        let (storage, storage_collectors) = StorageMetrics::new();
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(requests.clone()),
             Box::new(latency_vec.clone()),
@@ -278,7 +187,7 @@ impl Metrics {
             Box::new(database_bytes.clone()),
             Box::new(build_info),
         ];
-        for collector in collectors.into_iter().chain(storage_collectors) {
+        for collector in collectors.into_iter().chain(storage.collectors()) {
             registry
                 .register(collector)
                 .unwrap_or_else(|e| unreachable!("metric names are distinct: {e}"));
@@ -293,7 +202,6 @@ impl Metrics {
             pool,
             write_queue,
             database_bytes,
-            storage,
         })
     }
 
@@ -301,11 +209,6 @@ impl Metrics {
     pub fn auth_rejected(&self) -> u64 {
         self.auth_rejected.inc();
         self.auth_rejected.get()
-    }
-
-    /// What the storage layer should record into.
-    pub fn storage(&self) -> StorageMetrics {
-        self.storage.clone()
     }
 
     /// Counts a request in flight until the returned guard is finished or
@@ -405,12 +308,12 @@ mod tests {
     #[test]
     fn the_route_labels_are_the_registered_paths_and_unmatched() {
         let mut labels: Vec<&str> = ROUTES.to_vec();
-        let mut paths: Vec<&str> = crate::routes::PATHS.to_vec();
+        let mut paths: Vec<&str> = PATHS.to_vec();
         paths.push("unmatched");
         labels.sort_unstable();
         paths.sort_unstable();
         assert_eq!(labels, paths);
-        for path in crate::routes::PATHS {
+        for path in PATHS {
             let concrete = path.replace("{id}", "x").replace("{file}", "app.js");
             assert_eq!(route_of(&concrete), path, "{concrete}");
         }

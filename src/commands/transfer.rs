@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{export, import, Format, ImportOptions};
 use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
-use crate::metrics::StorageMetrics;
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
 use crate::storage::sqlite::{Durability, SqliteLoader, SqliteOptions, SqliteStore};
+use crate::storage::StorageMetrics;
+use crate::transfer::{export, import, Format, ImportOptions};
 
 /// Skipped rows reported one by one; past this, only counted.
 const REPORTED_ROWS: u64 = 100;
@@ -42,7 +42,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
                 readers: 2,
                 read_cache: 0,
                 serving: false,
-                metrics: StorageMetrics::detached(),
+                metrics: StorageMetrics::new(),
             })
             .map_err(|e| e.to_string())?;
             let result = export(&store, out, format, tick).await;
@@ -54,7 +54,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
             let store = PgStore::connect(&PgOptions {
                 url: url.clone(),
                 pool_size: 1,
-                metrics: StorageMetrics::detached(),
+                metrics: StorageMetrics::new(),
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -83,7 +83,7 @@ pub async fn run_import(args: ImportArgs) -> Result<String, String> {
     let (reader, progress) = open_input(input.as_ref())?;
     let started = Instant::now();
     let mut reported = 0u64;
-    let report = |bad: &super::record::BadRow| {
+    let report = |bad: &crate::transfer::BadRow| {
         reported += 1;
         if reported <= REPORTED_ROWS {
             progress.suspend(|| eprintln!("line {}: {} (skipped)", bad.line, bad.reason));
