@@ -7,18 +7,22 @@
 //!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
 //! - [`logging`]: stderr logging; `info` lines batched, never blocking a request.
-//! - [`metrics`]: the Prometheus registry of one running service.
+//! - [`commands`]: the sub-commands (`serve`, `migrate`, `backup`, `export`,
+//!   `import`) that open a backend and run.
 //! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
 //!   no actix, no SQL.
-//! - [`routes`]: handlers and request/response shapes; the only place that
-//!   knows actix.
+//! - [`routes`]: handlers, request shapes, HTTP metrics and the OpenAPI
+//!   document; the only place (beside the entry point) that knows actix.
 //! - [`storage`]: the [`storage::UserStore`] interface, cursors and errors;
 //!   [`storage::sqlite`] implements it with one writer thread and a read pool,
 //!   [`storage::postgres`] with a connection pool, for any number of instances.
 //! - [`transfer`]: `export` and `import` between NDJSON/CSV files and any backend.
 //!
-//! Calls flow one way: routes → domain → storage, and transfer → domain → storage.
+//! Layers point one way: entry (`main`, `config`, `startup`, `commands`,
+//! `logging`, `probe`) → routes, transfer, storage, backends; routes and
+//! transfer → storage → domain; each backend → storage, domain. The rules and
+//! their reasons are in `tests/architecture.rs`, which enforces them.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]

@@ -120,60 +120,52 @@ impl Metrics {
     /// The HTTP metrics, with `storage`'s figures registered beside them.
     pub fn new(storage: &StorageMetrics) -> Arc<Self> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
+        let requests = valid(IntCounterVec::new(
             Opts::new("user_service_http_requests_total", "HTTP requests answered"),
             &["route", "method", "status"],
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let latency_vec = HistogramVec::new(
+        ));
+        let latency_vec = valid(HistogramVec::new(
             HistogramOpts::new(
                 "user_service_http_request_duration_seconds",
                 "Time from a request's arrival to its response",
             )
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["route", "method"],
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
+        ));
         let latency = ROUTES
             .iter()
             .map(|_| METHODS.iter().map(|_| OnceLock::new()).collect())
             .collect();
-        let in_flight = IntGauge::new(
+        let in_flight = valid(IntGauge::new(
             "user_service_http_requests_in_flight",
             "HTTP requests being handled now",
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let auth_rejected = IntCounter::new(
+        ));
+        let auth_rejected = valid(IntCounter::new(
             "user_service_auth_rejected_total",
             "Requests refused for a missing or wrong API token",
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let pool = IntGaugeVec::new(
+        ));
+        let pool = valid(IntGaugeVec::new(
             Opts::new(
                 "user_service_db_pool_connections",
                 "Database connections of the pool, by state",
             ),
             &["state"],
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let write_queue = IntGauge::new(
+        ));
+        let write_queue = valid(IntGauge::new(
             "user_service_writer_queue_depth",
             "Writes waiting for the SQLite writer thread",
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let database_bytes = IntGauge::new(
+        ));
+        let database_bytes = valid(IntGauge::new(
             "user_service_database_size_bytes",
             "Size of the database: SQLite file and WAL, or PostgreSQL's users table",
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
-        let build_info = IntGaugeVec::new(
+        ));
+        let build_info = valid(IntGaugeVec::new(
             Opts::new(
                 "user_service_build_info",
                 "Version and commit of this binary",
             ),
             &["version", "commit"],
-        )
-        .unwrap_or_else(|e| unreachable!("{e}"));
+        ));
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("USER_SERVICE_COMMIT")])
             .set(1);
@@ -246,6 +238,11 @@ impl Metrics {
 
 fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Options written in this file are valid; prometheus only refuses bad names.
+fn valid<T>(built: prometheus::Result<T>) -> T {
+    built.unwrap_or_else(|e| unreachable!("static metric options are valid: {e}"))
 }
 
 /// A request being handled; [`InFlight::finish`] records it.

@@ -24,7 +24,7 @@ use actix_web::web;
 
 pub use auth::ApiTokens;
 pub use compression::{compress, MIN_COMPRESSED_BYTES};
-pub use http_metrics::{Metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+pub use http_metrics::Metrics;
 pub use metrics::{record_metrics, REQUEST_LOG_TARGET};
 pub use openapi::document as openapi_document;
 pub use paths::PATHS;
