@@ -11,7 +11,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Condition};
-use actix_web::{web, App, HttpServer};
+use actix_web::{App, HttpServer};
 
 use crate::config::{DatabaseUrl, ServeArgs};
 use crate::routes::{self, ApiTokens, Metrics, RateLimitSetting, RateLimiter};
@@ -323,12 +323,7 @@ pub fn app<S: UserStore>(
     let rate_limited = limiter.is_some();
     let log_requests = log::log_enabled!(target: routes::REQUEST_LOG_TARGET, log::Level::Info);
     App::new()
-        .app_data(web::Data::new(store))
-        .app_data(web::Data::from(Arc::clone(&http.metrics)))
-        .app_data(routes::json_config())
-        .app_data(routes::query_config())
-        .configure(|cfg| routes::configure::<S>(cfg, tokens, Arc::clone(&http.metrics)))
-        .default_service(web::to(routes::route_not_found))
+        .default_service(routes::service(store, tokens, Arc::clone(&http.metrics)))
         .wrap(Condition::new(
             !http.cors_origins.is_empty(),
             cors(&http.cors_origins),

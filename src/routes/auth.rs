@@ -1,21 +1,15 @@
-//! Bearer-token authentication for `/users`.
-//!
-//! The token is checked before anything else about the request, so a
-//! stranger learns nothing (no 400, 404 or 415) without it.
+//! Bearer-token authentication for the routes the table marks
+//! `needs_token`. The dispatch ([`super::dispatch`]) checks the token before
+//! anything else about the request, so a stranger learns nothing (no 400,
+//! 404 or 415) without it.
 
-use std::future::{ready, Ready};
-use std::rc::Rc;
 use std::sync::Arc;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header;
-use actix_web::{Error, ResponseError};
-use futures_util::future::LocalBoxFuture;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
 use super::http_metrics::Metrics;
-use crate::error::ApiError;
 
 /// The accepted API tokens; empty means the API is open.
 #[derive(Clone, Default)]
@@ -48,11 +42,12 @@ impl ApiTokens {
         }) == 1
     }
 
-    fn allows(&self, req: &ServiceRequest) -> bool {
+    /// Whether a request with these headers may pass.
+    pub(super) fn allows(&self, headers: &HeaderMap) -> bool {
         if self.is_open() {
             return true;
         }
-        req.headers()
+        headers
             .get(header::AUTHORIZATION)
             .and_then(|value| bearer_token(value.as_bytes()))
             .is_some_and(|token| self.accepts(token))
@@ -72,7 +67,7 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
 /// Counts a request refused for its token (metrics, and the log at 1, 10,
 /// 100, … so a brute-force attempt shows without flooding the log). The
 /// token itself is never logged.
-fn record_rejection(metrics: &Metrics, req: &ServiceRequest) {
+pub(super) fn record_rejection(metrics: &Metrics, req: &HttpRequest) {
     let total = metrics.auth_rejected();
     let from = req
         .peer_addr()
@@ -86,67 +81,6 @@ fn record_rejection(metrics: &Metrics, req: &ServiceRequest) {
         );
     } else {
         log::debug!("refused a request without a valid API token from {from}");
-    }
-}
-
-/// Middleware that answers 401 unless the request carries an accepted token.
-pub struct RequireToken {
-    tokens: ApiTokens,
-    metrics: Arc<Metrics>,
-}
-
-impl RequireToken {
-    pub fn new(tokens: ApiTokens, metrics: Arc<Metrics>) -> Self {
-        Self { tokens, metrics }
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for RequireToken
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = RequireTokenService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequireTokenService {
-            service: Rc::new(service),
-            tokens: self.tokens.clone(),
-            metrics: Arc::clone(&self.metrics),
-        }))
-    }
-}
-
-pub struct RequireTokenService<S> {
-    service: Rc<S>,
-    tokens: ApiTokens,
-    metrics: Arc<Metrics>,
-}
-
-impl<S, B> Service<ServiceRequest> for RequireTokenService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        if self.tokens.allows(&req) {
-            let service = Rc::clone(&self.service);
-            Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) })
-        } else {
-            record_rejection(&self.metrics, &req);
-            let response = ApiError::Unauthorized.error_response();
-            Box::pin(ready(Ok(req.into_response(response).map_into_right_body())))
-        }
     }
 }
 

@@ -1,20 +1,21 @@
 //! Liveness and readiness.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 
+use super::paths;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::UserStore;
 
 /// Liveness: the process answers. Never touches the database.
 #[utoipa::path(
     get,
-    path = "/health",
+    path = paths::HEALTH,
     tag = "operations",
     summary = "Liveness",
     responses((status = 200, description = "The process answers", body = String, content_type = "text/plain", example = "OK"))
 )]
-pub(super) async fn health() -> HttpResponse {
+pub(super) fn health() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("OK")
@@ -32,7 +33,7 @@ struct ReadyResponse {
 /// out of rotation instead of seeing a 500.
 #[utoipa::path(
     get,
-    path = "/ready",
+    path = paths::READY,
     tag = "operations",
     summary = "Readiness: the database answers and accepts writes",
     responses(
@@ -41,7 +42,7 @@ struct ReadyResponse {
             headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]
-pub(super) async fn ready<S: UserStore>(store: web::Data<S>) -> ApiResult<HttpResponse> {
+pub(super) async fn ready<S: UserStore>(store: &S) -> ApiResult<HttpResponse> {
     let readiness = store
         .ready()
         .await

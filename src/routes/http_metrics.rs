@@ -16,84 +16,27 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use super::paths::PATHS;
+use super::table::TABLE;
 use crate::storage::{StorageMetrics, StoreStats, LATENCY_BUCKETS};
 
-/// Route label values: the router's own templates (`routes::PATHS`, as the
-/// OpenAPI document writes them) and `unmatched` for anything else, so a scan
-/// of random paths cannot grow the label set.
-const ROUTES: [&str; PATHS.len() + 1] = {
-    let mut routes = ["unmatched"; PATHS.len() + 1];
+/// Route label values: the route table's templates (as the OpenAPI document
+/// writes them) and `unmatched` for anything else, so a scan of random paths
+/// cannot grow the label set.
+const ROUTES: [&str; TABLE.len() + 1] = {
+    let mut routes = ["unmatched"; TABLE.len() + 1];
     let mut i = 0;
-    while i < PATHS.len() {
-        routes[i] = PATHS[i];
+    while i < TABLE.len() {
+        routes[i] = TABLE[i].template;
         i += 1;
     }
     routes
 };
 
-/// The index of `template` in [`ROUTES`]; a template the router does not
-/// have fails the build.
-const fn route(template: &str) -> usize {
-    let mut i = 0;
-    while i < ROUTES.len() {
-        if str_eq(ROUTES[i], template) {
-            return i;
-        }
-        i += 1;
-    }
-    panic!("not a route template of routes::PATHS")
-}
-
-const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-const INDEX: usize = route("/");
-const STATIC: usize = route("/static/{file}");
-const OPENAPI: usize = route("/openapi.json");
-const METRICS: usize = route("/metrics");
-const HEALTH: usize = route("/health");
-const READY: usize = route("/ready");
-const USERS: usize = route("/users");
-const USER: usize = route("/users/{id}");
-const UNMATCHED: usize = route("unmatched");
+const UNMATCHED: usize = TABLE.len();
 
 const METHODS: [&str; 8] = [
     "GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "other",
 ];
-
-/// The route template of `path` (requests get theirs from [`InFlight::route`]).
-#[cfg(test)]
-fn route_of(path: &str) -> &'static str {
-    ROUTES[route_index(path)]
-}
-
-fn route_index(path: &str) -> usize {
-    let one_segment = |rest: &str| !rest.is_empty() && !rest.contains('/');
-    match path {
-        "/" => INDEX,
-        "/openapi.json" => OPENAPI,
-        "/metrics" => METRICS,
-        "/health" => HEALTH,
-        "/ready" => READY,
-        "/users" => USERS,
-        _ if path.strip_prefix("/static/").is_some_and(one_segment) => STATIC,
-        _ if path.strip_prefix("/users/").is_some_and(one_segment) => USER,
-        _ => UNMATCHED,
-    }
-}
 
 fn method_index(method: &str) -> usize {
     METHODS[..METHODS.len() - 1]
@@ -205,11 +148,13 @@ impl Metrics {
 
     /// Counts a request in flight until the returned guard is finished or
     /// dropped.
-    pub fn start(&self, path: &str, method: &str) -> InFlight<'_> {
+    /// `route` is the request's index in the route table, `None` for a
+    /// path it has no route for.
+    pub fn start(&self, route: Option<usize>, method: &str) -> InFlight<'_> {
         self.in_flight.inc();
         InFlight {
             metrics: self,
-            route: route_index(path),
+            route: route.unwrap_or(UNMATCHED),
             method: method_index(method),
             started: Instant::now(),
         }
@@ -303,30 +248,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_route_labels_are_the_registered_paths_and_unmatched() {
-        let mut labels: Vec<&str> = ROUTES.to_vec();
-        let mut paths: Vec<&str> = PATHS.to_vec();
-        paths.push("unmatched");
-        labels.sort_unstable();
-        paths.sort_unstable();
-        assert_eq!(labels, paths);
-        for path in PATHS {
-            let concrete = path.replace("{id}", "x").replace("{file}", "app.js");
-            assert_eq!(route_of(&concrete), path, "{concrete}");
-        }
+    fn the_route_labels_are_the_table_s_templates_and_unmatched() {
+        let templates: Vec<&str> = TABLE.iter().map(|spec| spec.template).collect();
+        assert_eq!(ROUTES[..TABLE.len()], templates[..]);
+        assert_eq!(ROUTES[UNMATCHED], "unmatched");
     }
 
     #[test]
-    fn paths_map_to_a_bounded_set_of_templates() {
-        assert_eq!(
-            route_of("/users/0193a5c4-7d1e-7cc2-9b1e-4f7e0a8b9c10"),
-            "/users/{id}"
-        );
-        assert_eq!(route_of("/users"), "/users");
-        assert_eq!(route_of("/static/app.js"), "/static/{file}");
-        assert_eq!(route_of("/users/a/b"), "unmatched");
-        assert_eq!(route_of("/wp-admin.php"), "unmatched");
+    fn unknown_methods_and_statuses_stay_in_bounded_labels() {
         assert_eq!(METHODS[method_index("BREW")], "other");
+        assert_eq!(METHODS[method_index("PATCH")], "PATCH");
         assert_eq!(&status_digits(404), b"404");
+        assert_eq!(&status_digits(200), b"200");
     }
 }

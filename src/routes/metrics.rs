@@ -5,9 +5,11 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
+use actix_web::{HttpMessage, HttpResponse};
 
 use super::http_metrics::{self as metrics, Metrics};
+use super::paths;
+use super::table;
 use crate::storage::UserStore;
 
 /// The request log's target, which `RUST_LOG` filters (actix's Logger used
@@ -24,7 +26,11 @@ pub async fn record_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let in_flight = metrics.start(req.path(), req.method().as_str());
+    // The one match of the path against the route table; the dispatch and
+    // the rate limit read it from the request's extensions.
+    let matched = table::find(req.path());
+    let in_flight = metrics.start(matched.index, req.method().as_str());
+    req.extensions_mut().insert(matched);
     // The method and URI share the request's buffers: no copy per request.
     let logged = log_requests.then(|| (req.method().clone(), req.uri().clone()));
     let result = next.call(req).await;
@@ -55,7 +61,7 @@ pub async fn record_metrics(
 /// The Prometheus text exposition of this instance.
 #[utoipa::path(
     get,
-    path = "/metrics",
+    path = paths::METRICS,
     tag = "operations",
     summary = "Prometheus metrics",
     description = "Requests by route template, method and status; latency histograms per \
@@ -71,10 +77,7 @@ pub async fn record_metrics(
             headers(("WWW-Authenticate" = String, description = "`Bearer`")))
     )
 )]
-pub(super) async fn metrics_text<S: UserStore>(
-    store: web::Data<S>,
-    metrics: web::Data<Metrics>,
-) -> HttpResponse {
+pub(super) async fn metrics_text<S: UserStore>(store: &S, metrics: &Metrics) -> HttpResponse {
     let stats = store.stats().await;
     HttpResponse::Ok()
         .content_type(metrics::CONTENT_TYPE)

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use super::schema::{
     ErrorCode, ErrorSchema, NewUserSchema, ReadySchema, UserPatchSchema, UserSchema,
 };
-use super::{health, metrics, page, users};
+use super::{health, metrics, page, paths, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -79,11 +79,11 @@ pub fn document() -> &'static str {
 /// The OpenAPI document of this API.
 #[utoipa::path(
     get,
-    path = "/openapi.json",
+    path = paths::OPENAPI,
     tag = "operations",
     responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json"))
 )]
-pub(super) async fn openapi_json() -> HttpResponse {
+pub(super) fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(document())

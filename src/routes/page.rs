@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
+use super::paths;
 use crate::error::ApiError;
 
 /// Only same-origin scripts, styles and requests; no inline code, no
@@ -59,7 +60,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// The web page.
 #[utoipa::path(
     get,
-    path = "/",
+    path = paths::INDEX,
     tag = "page",
     summary = "The web page",
     responses(
@@ -68,14 +69,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         (status = 304, description = "Unchanged since the `If-None-Match` ETag")
     )
 )]
-pub(super) async fn index(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    asset(request).await
+pub(super) fn index(request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    asset(request)
 }
 
 /// A script or style sheet of the page.
 #[utoipa::path(
     get,
-    path = "/static/{file}",
+    path = paths::STATIC,
     tag = "page",
     summary = "An asset of the web page",
     params(("file" = String, Path, description = "An asset of the page", example = "app.js")),
@@ -90,12 +91,12 @@ pub(super) async fn index(request: HttpRequest) -> Result<HttpResponse, ApiError
         (status = 404, description = "No such asset", body = super::schema::ErrorSchema)
     )
 )]
-pub(super) async fn static_asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    asset(request).await
+pub(super) fn static_asset(request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    asset(request)
 }
 
 /// `GET`/`HEAD` of `/` or a file under `/static/`.
-async fn asset(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+fn asset(request: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let path = request.path();
     let Some(index) = ASSETS.iter().position(|asset| asset.path == path) else {
         return Err(ApiError::RouteNotFound);

@@ -1,17 +1,13 @@
-//! Every path template the router registers, as the OpenAPI document writes
-//! them; also the metrics' `route` label values. A leaf module, so the
-//! router, the metrics and the handlers can all name them without importing
-//! each other. A test checks this list, the document and the live server
-//! against each other, so a route cannot be added to one and forgotten in
-//! another.
+//! Every path template of the API, each written once: the route table
+//! ([`super::table`]) and the handlers' OpenAPI attributes name these
+//! constants. A leaf module, so both can import it without importing each
+//! other.
 
-pub const PATHS: [&str; 8] = [
-    "/",
-    "/static/{file}",
-    "/openapi.json",
-    "/metrics",
-    "/health",
-    "/ready",
-    "/users",
-    "/users/{id}",
-];
+pub const INDEX: &str = "/";
+pub const STATIC: &str = "/static/{file}";
+pub const OPENAPI: &str = "/openapi.json";
+pub const METRICS: &str = "/metrics";
+pub const HEALTH: &str = "/health";
+pub const READY: &str = "/ready";
+pub const USERS: &str = "/users";
+pub const USER: &str = "/users/{id}";

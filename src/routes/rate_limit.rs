@@ -1,7 +1,8 @@
 //! `--rate-limit`: requests per client IP address, with a burst, through a
 //! keyed GCRA limiter (the governor crate). Over the limit: 429
-//! `rate_limited` with `Retry-After`. `/health` and `/ready` are never
-//! limited, so monitors keep seeing the truth.
+//! `rate_limited` with `Retry-After`. The routes the table marks not
+//! `rate_limited` (`/health`, `/ready`) are never limited, so monitors keep
+//! seeing the truth.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::ResponseError;
+use actix_web::{HttpMessage, ResponseError};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::table::{self, Matched};
 use crate::error::ApiError;
 
 /// Forget idle clients every this many checks, so the table holds only
@@ -89,7 +91,11 @@ pub async fn limit_rate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let exempt = matches!(req.path(), "/health" | "/ready");
+    // Matched by the outermost middleware; `find` again only without it.
+    let exempt = !req.extensions().get::<Matched>().map_or_else(
+        || table::find(req.path()).rate_limited(),
+        Matched::rate_limited,
+    );
     // Without a peer address (not over TCP) there is no one to limit.
     let client = req.peer_addr().map(|addr| addr.ip());
     if let (false, Some(client), Some(limiter)) = (exempt, client, limiter) {

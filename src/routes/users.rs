@@ -1,23 +1,19 @@
 //! Handlers of `/users`.
 
-use actix_web::http::{header, Method};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::http::header;
+use actix_web::HttpResponse;
 
 use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest};
-use super::json_object::Object;
+use super::paths;
 use super::schema::ErrorSchema;
 use crate::domain::{Email, NewUser, UserId, UserPatch, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{Cursor, ListQuery, UserStore};
 
-fn parse_id(raw: &str) -> ApiResult<UserId> {
-    UserId::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
 /// `GET /users`: newest first, paged by cursor.
 #[utoipa::path(
     get,
-    path = "/users",
+    path = paths::USERS,
     tag = "users",
     summary = "List users, newest first",
     description = "Pages are keyset pages: a `Link: <…>; rel=\"next\"` header names the next \
@@ -42,10 +38,9 @@ fn parse_id(raw: &str) -> ApiResult<UserId> {
     )
 )]
 pub(super) async fn list_users<S: UserStore>(
-    store: web::Data<S>,
-    params: web::Query<ListParams>,
+    store: &S,
+    params: ListParams,
 ) -> ApiResult<HttpResponse> {
-    let params = params.into_inner();
     let limit = parse_limit(params.limit.as_deref())?;
     let email = params
         .email
@@ -84,7 +79,7 @@ pub(super) async fn list_users<S: UserStore>(
 /// `POST /users`: 201 with the user and its `Location`.
 #[utoipa::path(
     post,
-    path = "/users",
+    path = paths::USERS,
     tag = "users",
     summary = "Create a user",
     description = "The 201 is sent only after the user is durable.",
@@ -107,59 +102,20 @@ pub(super) async fn list_users<S: UserStore>(
     )
 )]
 pub(super) async fn create_user<S: UserStore>(
-    store: web::Data<S>,
-    body: web::Json<Object<CreateUserRequest>>,
+    store: &S,
+    body: CreateUserRequest,
 ) -> ApiResult<HttpResponse> {
-    let new = NewUser::try_from(body.into_inner().0)?;
+    let new = NewUser::try_from(body)?;
     let user = store.create(new).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/users/{}", user.id)))
         .json(UserRecord(&user)))
 }
 
-/// Everything under `/users/` that is not `/users` itself: one id segment,
-/// dispatched on the method here rather than by an actix resource, because
-/// actix matches a `{id}` pattern with a regex, which cost ~9 % of a worker's
-/// time under load (see BENCHMARKS.md).
-pub(super) async fn user_by_id<S: UserStore>(
-    req: HttpRequest,
-    payload: web::Payload,
-    store: web::Data<S>,
-) -> Result<HttpResponse, actix_web::Error> {
-    let raw_id = id_segment(req.path()).ok_or(ApiError::RouteNotFound)?;
-    let response = match *req.method() {
-        // actix-http sends no body for HEAD; headers are those of GET.
-        Method::GET | Method::HEAD => get_user(store.get_ref(), parse_id(raw_id)?).await?,
-        Method::PATCH => {
-            let body = web::Json::<Object<UpdateUserRequest>>::from_request(
-                &req,
-                &mut payload.into_inner(),
-            )
-            .await?;
-            let patch = UserPatch::try_from(body.into_inner().0)?;
-            update_user(store.get_ref(), parse_id(raw_id)?, patch).await?
-        }
-        Method::DELETE => delete_user(store.get_ref(), parse_id(raw_id)?).await?,
-        _ => {
-            return Err(ApiError::MethodNotAllowed {
-                allow: "GET, HEAD, PATCH, DELETE",
-            }
-            .into())
-        }
-    };
-    Ok(response)
-}
-
-/// The `{id}` of `/users/{id}`; `None` for any other shape of path.
-fn id_segment(path: &str) -> Option<&str> {
-    path.strip_prefix("/users/")
-        .filter(|id| !id.is_empty() && !id.contains('/'))
-}
-
 /// `GET /users/{id}`.
 #[utoipa::path(
     get,
-    path = "/users/{id}",
+    path = paths::USER,
     tag = "users",
     summary = "Read a user",
     params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
@@ -184,7 +140,7 @@ pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<H
 /// `PATCH /users/{id}`.
 #[utoipa::path(
     patch,
-    path = "/users/{id}",
+    path = paths::USER,
     tag = "users",
     summary = "Change a user's email or name",
     description = "Equal values change nothing, not even `updated_at`.",
@@ -210,8 +166,9 @@ pub(super) async fn get_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<H
 pub(super) async fn update_user<S: UserStore>(
     store: &S,
     id: UserId,
-    patch: UserPatch,
+    body: UpdateUserRequest,
 ) -> ApiResult<HttpResponse> {
+    let patch = UserPatch::try_from(body)?;
     let user = store.update(id, patch).await?;
     Ok(HttpResponse::Ok().json(UserRecord(&user)))
 }
@@ -219,7 +176,7 @@ pub(super) async fn update_user<S: UserStore>(
 /// `DELETE /users/{id}`: 204.
 #[utoipa::path(
     delete,
-    path = "/users/{id}",
+    path = paths::USER,
     tag = "users",
     summary = "Delete a user",
     params(("id" = String, Path, description = "The user's id (a UUID)", format = Uuid)),
@@ -239,18 +196,4 @@ pub(super) async fn update_user<S: UserStore>(
 pub(super) async fn delete_user<S: UserStore>(store: &S, id: UserId) -> ApiResult<HttpResponse> {
     store.delete(id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::id_segment;
-
-    #[test]
-    fn only_one_non_empty_segment_is_an_id() {
-        assert_eq!(id_segment("/users/abc"), Some("abc"));
-        assert_eq!(id_segment("/users/"), None);
-        assert_eq!(id_segment("/users/abc/"), None);
-        assert_eq!(id_segment("/users/abc/def"), None);
-        assert_eq!(id_segment("/usersabc"), None);
-    }
 }

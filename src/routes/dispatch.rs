@@ -1,0 +1,129 @@
+//! From a matched route and a method to its handler: the one place where
+//! requests meet handlers. The table ([`super::table`]) says what a route
+//! is; the `match` below says who answers it, and is exhaustive on
+//! [`Route`], so a route added to the table without a handler does not
+//! build.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::dev::JsonBody;
+use actix_web::http::Method;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+
+use super::auth::{self, ApiTokens};
+use super::dto::{CreateUserRequest, ListParams, UpdateUserRequest};
+use super::http_metrics::Metrics;
+use super::json_object::Object;
+use super::rejection::{json_rejection, query_rejection, DEFAULT_BODY_LIMIT};
+use super::table::{self, Matched, Route};
+use super::{health, metrics, openapi, page, users};
+use crate::domain::UserId;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::UserStore;
+
+/// What every handler may need, shared by one worker's requests.
+struct Served<S> {
+    store: S,
+    tokens: ApiTokens,
+    metrics: Arc<Metrics>,
+}
+
+/// The service that answers every request: registered as the `App`'s
+/// default service, so actix's own router is never consulted.
+pub fn service<S: UserStore>(
+    store: S,
+    tokens: ApiTokens,
+    metrics: Arc<Metrics>,
+) -> actix_web::Route {
+    let served = Rc::new(Served {
+        store,
+        tokens,
+        metrics,
+    });
+    web::to(move |req: HttpRequest, payload: web::Payload| {
+        let served = Rc::clone(&served);
+        async move { dispatch(&served, req, payload).await }
+    })
+}
+
+async fn dispatch<S: UserStore>(
+    served: &Served<S>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    // The outermost middleware matched the path; a bare `App` without it
+    // (a unit test of one handler) matches here.
+    let matched = req
+        .extensions()
+        .get::<Matched>()
+        .cloned()
+        .unwrap_or_else(|| table::find(req.path()));
+    // The token comes before anything else about the request, so a
+    // stranger learns nothing (no 400, 404 or 405) without it.
+    if matched.needs_token && !served.tokens.allows(req.headers()) {
+        auth::record_rejection(&served.metrics, &req);
+        return Err(ApiError::Unauthorized);
+    }
+    let Some(spec) = matched.spec() else {
+        return Err(ApiError::RouteNotFound);
+    };
+    let store = &served.store;
+    let method = req.method().clone();
+    // actix-http sends no body for HEAD; its headers are those of GET.
+    let get = method == Method::GET || method == Method::HEAD;
+    let not_allowed = || Err(ApiError::MethodNotAllowed { allow: spec.allow });
+    match spec.route {
+        Route::Users if get => {
+            let params = web::Query::<ListParams>::from_query(req.query_string())
+                .map_err(query_rejection)?;
+            users::list_users(store, params.into_inner()).await
+        }
+        Route::Users if method == Method::POST => {
+            let body = json::<CreateUserRequest>(&req, payload).await?;
+            users::create_user(store, body).await
+        }
+        Route::Users => not_allowed(),
+        Route::User => {
+            let raw_id = matched.param(req.path());
+            match method {
+                _ if get => users::get_user(store, parse_id(raw_id)?).await,
+                Method::PATCH => {
+                    let body = json::<UpdateUserRequest>(&req, payload).await?;
+                    users::update_user(store, parse_id(raw_id)?, body).await
+                }
+                Method::DELETE => users::delete_user(store, parse_id(raw_id)?).await,
+                _ => not_allowed(),
+            }
+        }
+        Route::Index if get => page::index(&req),
+        Route::Static if get => page::static_asset(&req),
+        Route::OpenApi if get => Ok(openapi::openapi_json()),
+        Route::Metrics if get => Ok(metrics::metrics_text(store, &served.metrics).await),
+        Route::Health if get => Ok(health::health()),
+        Route::Ready if get => health::ready(store).await,
+        Route::Index
+        | Route::Static
+        | Route::OpenApi
+        | Route::Metrics
+        | Route::Health
+        | Route::Ready => not_allowed(),
+    }
+}
+
+/// A JSON object body of at most [`DEFAULT_BODY_LIMIT`] bytes, sent as
+/// `application/json`.
+async fn json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<T> {
+    JsonBody::<Object<T>>::new(req, &mut payload.into_inner(), None, true)
+        .limit(DEFAULT_BODY_LIMIT)
+        .await
+        .map(|Object(body)| body)
+        .map_err(json_rejection)
+}
+
+fn parse_id(raw: &str) -> ApiResult<UserId> {
+    UserId::parse(raw).map_err(|e| ApiError::bad_request(e.to_string()))
+}
