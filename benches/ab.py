@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""A/B of two user-service binaries: GET by id and durable POST, in
+alternating pairs, each server on its own copy of one seeded database.
+
+    git worktree add /tmp/base 49df531
+    CARGO_TARGET_DIR=/tmp/base/target cargo build --release --manifest-path /tmp/base/Cargo.toml
+    cargo build --release --bin user-service --example seed
+    python3 benches/ab.py --a new=target/release/user-service \
+        --b base=/tmp/base/target/release/user-service --pairs 5 --duration 6
+
+Reports per phase the median req/s and the median server CPU time per
+request (user + system time of the server process from /proc/PID/stat over
+the wrk run, divided by the requests answered). On a shared, noisy machine
+the CPU time per request moves far less between runs than req/s does: a
+neighbour that steals the core lowers both servers' req/s alike but not the
+work each request costs. Pinning as benches/load.py: server on CPU 0 with
+one worker, wrk (1 thread, 32 connections) on CPU 1.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load  # noqa: E402  (the shared harness: start, seed, wrk, settle)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PHASES = {"get": "0", "post": "100"}
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def serve(binary, db, port):
+    cmd = [binary, "serve", "--database-url", db, "--bind", f"127.0.0.1:{port}",
+           "--workers", "1", "--durability", "full"]
+    proc = subprocess.Popen(["taskset", "-c", load.SERVER_CPU] + cmd,
+                            env=dict(os.environ, RUST_LOG="warn"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    load.wait_ready(url)
+    return proc, url
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def copy_db(seeded, to):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(to + suffix):
+            os.remove(to + suffix)
+    shutil.copy(seeded, to)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--a", required=True, metavar="NAME=PATH")
+    parser.add_argument("--b", required=True, metavar="NAME=PATH")
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=6)
+    parser.add_argument("--users", type=int, default=10000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--phases", default="get,post")
+    args = parser.parse_args()
+    load.need("wrk", "apt-get install wrk")
+    load.need("taskset", "apt-get install util-linux")
+    variants = [tuple(v.split("=", 1)) for v in (args.a, args.b)]
+    phases = args.phases.split(",")
+    tmp = tempfile.mkdtemp(prefix="ab-")
+    seeded = os.path.join(tmp, "seeded.db")
+    ids = os.path.join(tmp, "ids.txt")
+    # Seeded once by the first binary, checkpointed and closed: one file,
+    # so both variants read the very same pages.
+    proc, url = serve(variants[0][1], seeded, 18100)
+    load.seed(url, args.users, ids)
+    stop(proc)
+
+    results = {(name, phase): [] for name, _ in variants for phase in phases}
+    for pair in range(args.pairs):
+        order = variants if pair % 2 == 0 else variants[::-1]
+        for name, binary in order:
+            db = os.path.join(tmp, f"{name}.db")
+            for phase in phases:
+                copy_db(seeded, db)
+                proc, url = serve(binary, db, 18101)
+                before = cpu_seconds(proc.pid)
+                r = load.wrk(url, "/", "users.lua", [ids, f"{pair}{name}", PHASES[phase]],
+                             args.duration, args.connections)
+                cpu = cpu_seconds(proc.pid) - before
+                stop(proc)
+                requests = r["rps"] * args.duration
+                r["cpu_us"] = cpu / requests * 1e6 if requests else None
+                results[(name, phase)].append(r)
+                print(f"  pair {pair + 1} {name:8} {phase:5} {r['rps']:>9.0f} req/s"
+                      f"  {r['cpu_us']:6.2f} us CPU/req  p99 {r['p99']:.2f} ms"
+                      f"  errors {r['errors']}", file=sys.stderr)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    (a, _), (b, _) = variants
+    print(f"\n{args.users} users, {args.pairs} alternating pairs of {args.duration} s, "
+          f"{args.connections} connections; medians.\n")
+    print(f"| phase | {a} req/s | {b} req/s | req/s {a}/{b} "
+          f"| {a} us CPU/req | {b} us CPU/req | CPU {a}/{b} |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for phase in phases:
+        med = {n: (statistics.median(r["rps"] for r in results[(n, phase)]),
+                   statistics.median(r["cpu_us"] for r in results[(n, phase)]))
+               for n in (a, b)}
+        print(f"| {phase} | {med[a][0]:,.0f} | {med[b][0]:,.0f} | {med[a][0] / med[b][0]:.3f} "
+              f"| {med[a][1]:.2f} | {med[b][1]:.2f} | {med[a][1] / med[b][1]:.3f} |")
+    errors = sum(r["errors"] for rs in results.values() for r in rs)
+    print(f"\nerrors (non-2xx and socket) over all runs: {errors}")
+
+
+if __name__ == "__main__":
+    main()
