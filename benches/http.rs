@@ -6,8 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::{call_service, init_service, TestRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
-use user_service::routes::{ApiTokens, Metrics};
-use user_service::startup::{app, HttpSettings};
+use user_service::routes::{app, ApiTokens, HttpSettings, Metrics};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
 use user_service::storage::StorageMetrics;
 
@@ -22,7 +21,7 @@ fn http(c: &mut Criterion) {
         max_size: None,
         readers: 4,
         // As the server has it, so GET by id is measured as served.
-        read_cache: user_service::startup::DEFAULT_READ_CACHE,
+        read_cache: user_service::config::DEFAULT_READ_CACHE,
         serving: false,
         metrics: storage_metrics,
     })

@@ -2,9 +2,10 @@
 //! binary, storing users in an embedded SQLite file, or in PostgreSQL.
 //!
 //! # Layout
-//! - [`config`]: command-line flags and environment, validated.
-//! - [`startup`]: [`startup::Application`] binds, serves and shuts down;
-//!   [`startup::app`] assembles the actix `App` for servers, tests and benches.
+//! - [`config`]: command-line flags and environment, validated into
+//!   [`config::Settings`].
+//! - [`startup`]: [`startup::Application`] opens the store, binds, serves and
+//!   shuts down.
 //! - [`error`]: [`error::ApiError`], the one type that becomes an HTTP error.
 //! - [`logging`]: stderr logging; `info` lines batched, never blocking a request.
 //! - [`commands`]: the sub-commands (`serve`, `migrate`, `backup`, `export`,
@@ -12,8 +13,10 @@
 //! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
 //!   no actix, no SQL.
-//! - [`routes`]: handlers, request shapes, HTTP metrics and the OpenAPI
-//!   document; the only place (beside the entry point) that knows actix.
+//! - [`routes`]: the route table, the dispatch to handlers, request shapes,
+//!   middleware, HTTP metrics and the OpenAPI document; [`routes::app`]
+//!   assembles the actix `App` for servers, tests and benches. The only
+//!   place (beside the entry point) that knows actix.
 //! - [`storage`]: the [`storage::UserStore`] interface, cursors and errors;
 //!   [`storage::sqlite`] implements it with one writer thread and a read pool,
 //!   [`storage::postgres`] with a connection pool, for any number of instances.

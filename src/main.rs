@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use user_service::commands::{self, backup, migrate, serve, transfer};
+use user_service::config::Settings;
 use user_service::config::{Cli, Command};
-use user_service::startup::Settings;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -6,7 +6,8 @@ mod transfer;
 pub use transfer::{run_export, run_import};
 
 use crate::config::DatabaseUrl;
-use crate::startup::{Application, Settings};
+use crate::config::Settings;
+use crate::startup::Application;
 use crate::storage::{postgres, sqlite};
 
 /// `serve`: runs the server until SIGINT/SIGTERM.

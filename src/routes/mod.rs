@@ -2,6 +2,7 @@
 //! turning of actix's own rejections into API errors. The only module that
 //! knows actix.
 
+mod app;
 mod auth;
 mod compression;
 mod dispatch;
@@ -20,13 +21,10 @@ mod schema;
 mod table;
 mod users;
 
+pub use app::{app, HttpSettings};
 pub use auth::ApiTokens;
-pub use compression::{compress, MIN_COMPRESSED_BYTES};
-pub use dispatch::service;
+pub use compression::MIN_COMPRESSED_BYTES;
 pub use http_metrics::Metrics;
-pub use metrics::{record_metrics, REQUEST_LOG_TARGET};
 pub use openapi::document as openapi_document;
-pub use rate_limit::{limit_rate, parse_rate, Rate, RateLimitSetting, RateLimiter};
-pub use rejection::DEFAULT_BODY_LIMIT;
-pub use request_id::request_id;
+pub use rate_limit::{parse_rate, Rate, RateLimitSetting, RateLimiter};
 pub use table::{Route, RouteSpec, TABLE};

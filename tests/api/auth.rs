@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use user_service::startup::Settings;
+use user_service::config::Settings;
 
 use crate::helpers::assert_error;
 

@@ -11,8 +11,8 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use user_service::config::DatabaseUrl;
-use user_service::startup::{Application, Settings};
-use user_service::storage::sqlite::Durability;
+use user_service::config::Settings;
+use user_service::startup::Application;
 
 pub use sqlite::{spawn_app, spawn_app_with};
 
@@ -90,18 +90,12 @@ pub mod postgres {
 /// Builds and starts a server on `database` with test settings.
 async fn start(database: DatabaseUrl, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
-        database,
-        durability: Durability::Full,
-        max_db_size: None,
-        read_cache: user_service::startup::DEFAULT_READ_CACHE,
-        db_pool_size: NonZeroUsize::new(8).expect("8 > 0"),
         bind: "127.0.0.1:0".parse().expect("loopback address"),
         workers: NonZeroUsize::new(2).expect("2 > 0"),
-        api_tokens: Vec::new(),
-        cors_origins: Vec::new(),
-        rate_limit: None,
-        max_connections: NonZeroUsize::new(10_000).expect("> 0"),
+        db_pool_size: NonZeroUsize::new(8).expect("8 > 0"),
+        ..Settings::new(database)
     };
+
     configure(&mut settings);
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use user_service::config::DatabaseUrl;
-use user_service::startup::{Application, Settings};
-use user_service::storage::sqlite::Durability;
+use user_service::config::Settings;
+use user_service::startup::Application;
 
 #[path = "../support/skip.rs"]
 mod skip;
@@ -62,18 +62,12 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
 
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
-        database: DatabaseUrl::Sqlite(dir.path().join("users.db")),
-        durability: Durability::Full,
-        max_db_size: None,
-        read_cache: user_service::startup::DEFAULT_READ_CACHE,
-        db_pool_size: std::num::NonZeroUsize::new(4).unwrap(),
         bind: "127.0.0.1:0".parse().unwrap(),
         workers: std::num::NonZeroUsize::new(2).unwrap(),
         api_tokens: token.map(|t| vec![t.to_owned()]).unwrap_or_default(),
-        cors_origins: Vec::new(),
-        rate_limit: None,
-        max_connections: std::num::NonZeroUsize::new(10_000).unwrap(),
+        ..Settings::new(DatabaseUrl::Sqlite(dir.path().join("users.db")))
     };
+
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let server = app.handle();

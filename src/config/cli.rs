@@ -1,0 +1,406 @@
+//! The flags, with environment fallbacks, as clap reads them; `serve`'s
+//! are then validated into [`Settings`].
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::settings::{
+    default_workers, Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_READ_CACHE,
+};
+use super::values::{parse_database_url, parse_origin, parse_size, DatabaseUrl, DurabilityArg};
+use crate::logging::LogFormat;
+use crate::routes::RateLimitSetting;
+use crate::transfer::{Format, OnError};
+
+/// `--version`: the crate version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("USER_SERVICE_COMMIT"),
+    ")"
+);
+
+/// A user-management REST service in one self-contained binary, storing
+/// users in an embedded SQLite file, or in PostgreSQL when asked.
+#[derive(Debug, Parser)]
+#[command(
+    name = "user-service",
+    version = VERSION,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Log lines as plain text, or as one JSON object per line for log shippers.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// With no sub-command, the flags are those of `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Write a consistent copy of a live database while a server keeps serving.
+    Backup(BackupArgs),
+    /// Write every user, newest first, as NDJSON or CSV (to stdout by default).
+    Export(ExportArgs),
+    /// Load users from NDJSON or CSV (stdin by default), keeping ids and
+    /// timestamps, in one transaction.
+    Import(ImportArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API (as served at
+    /// /openapi.json) and exit, without starting a server.
+    Openapi,
+    /// Wait until a running service answers 200 on /ready (for systemd's
+    /// ExecStartPost and scripts without curl); exit 1 on timeout.
+    WaitReady(WaitReadyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitReadyArgs {
+    /// The service's address, as given to `--bind`.
+    #[arg(long, env = "BIND", default_value_t = DEFAULT_BIND.to_string())]
+    pub address: String,
+
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database to use: `sqlite://PATH` or a bare file path (created if
+    /// missing), or `postgres://user:password@host:port/database`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        // A PostgreSQL URL may carry a password; --help must not print it.
+        hide_env_values = true,
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub database_url: DatabaseUrl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on. Loopback by default; a non-loopback address
+    /// without an API token logs a warning.
+    #[arg(long, env = "BIND", default_value_t = DEFAULT_BIND)]
+    pub bind: SocketAddr,
+
+    /// HTTP worker threads [default: number of CPU cores].
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<NonZeroUsize>,
+
+    /// Require `Authorization: Bearer <token>` on every /users request.
+    #[arg(long, env = "USER_SERVICE_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Read accepted tokens from this file, one per line (blank lines and
+    /// `#` comments ignored), so they stay out of the process list. With
+    /// `--api-token` too, both are accepted (for rotation).
+    #[arg(long, env = "USER_SERVICE_API_TOKEN_FILE")]
+    pub api_token_file: Option<PathBuf>,
+
+    /// Allow browser requests from this origin (repeatable), e.g.
+    /// `https://admin.example.com`; `*` allows any. None: no cross-origin access.
+    #[arg(
+        long = "cors-origin",
+        env = "CORS_ORIGINS",
+        value_delimiter = ',',
+        value_parser = parse_origin
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// SQLite: `full` fsyncs every acknowledged write (survives power loss);
+    /// `normal` survives a process crash, a power cut may lose the last
+    /// moments. PostgreSQL: the server's own `synchronous_commit` decides.
+    #[arg(long, env = "DURABILITY", value_enum, default_value_t = DurabilityArg::Full)]
+    pub durability: DurabilityArg,
+
+    /// Cap the database file at this size, e.g. `512MiB`, `2GB` or bytes.
+    /// Writes beyond it get 507 `insufficient_storage`; reads keep working.
+    /// SQLite only. [default: no cap]
+    #[arg(long, env = "MAX_DB_SIZE", value_parser = parse_size)]
+    pub max_db_size: Option<u64>,
+
+    /// Users kept in memory for `GET /users/{id}` (about 250 bytes each; 0
+    /// turns it off). Exact: the writer updates it on every commit, and while
+    /// it is on no other server may open the same file. SQLite only.
+    /// [default: 100000]
+    #[arg(long, env = "READ_CACHE", value_name = "USERS")]
+    pub read_cache: Option<usize>,
+
+    /// Limit each client IP address to this many requests, e.g. `100/s` or
+    /// `600/min`; over it: 429 `rate_limited` with `Retry-After`. `/health`
+    /// and `/ready` are never limited. [default: no limit]
+    #[arg(long, env = "RATE_LIMIT", value_parser = crate::routes::parse_rate)]
+    pub rate_limit: Option<crate::routes::Rate>,
+
+    /// Requests a client may send at once before `--rate-limit` applies.
+    /// [default: one second's worth, at least 1]
+    #[arg(long, env = "RATE_LIMIT_BURST", requires = "rate_limit")]
+    pub rate_limit_burst: Option<NonZeroU32>,
+
+    /// Open client connections accepted at once; past it, new connections
+    /// wait in the listen backlog. Requests must send their head within 5 s
+    /// and idle keep-alive connections close after 5 s.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: NonZeroUsize,
+
+    /// PostgreSQL only: connections this instance keeps to the database
+    /// (keep instances x pool size below the server's `max_connections`).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
+    pub db_pool_size: NonZeroUsize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// File to write the copy to; must not exist yet.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Database to read: `sqlite://PATH` (must exist) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub from: DatabaseUrl,
+
+    /// File to write; `-` or absent for stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+
+    /// [default: from the file's extension (.csv), else ndjson]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Database to load into: `sqlite://PATH` (created if missing) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://users.db",
+        value_parser = parse_database_url
+    )]
+    pub to: DatabaseUrl,
+
+    /// File to read; `-` or absent for stdin.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+
+    /// [default: from the file's extension (.csv), else ndjson]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// A row that is invalid, or whose id or email is taken: `abort` imports
+    /// nothing, `skip` reports it (with its line number) and goes on.
+    #[arg(long, value_enum, default_value_t = OnError::Abort)]
+    pub on_error: OnError,
+
+    /// Users per database batch.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub batch_size: u32,
+}
+
+impl TryFrom<ServeArgs> for Settings {
+    type Error = String;
+
+    /// Fails when the API token file cannot be used, or a SQLite-only
+    /// setting is given for PostgreSQL.
+    fn try_from(args: ServeArgs) -> Result<Self, Self::Error> {
+        let api_tokens = api_tokens(&args)?;
+        let database = args.database.database_url;
+        if matches!(database, DatabaseUrl::Postgres(_)) && args.max_db_size.is_some() {
+            return Err(
+                "--max-db-size caps a SQLite file; on PostgreSQL use the server's own \
+                 disk quotas"
+                    .into(),
+            );
+        }
+        if matches!(database, DatabaseUrl::Postgres(_)) && args.read_cache.is_some() {
+            return Err(
+                "--read-cache is SQLite only: on PostgreSQL other instances change users \
+                 behind this one's back"
+                    .into(),
+            );
+        }
+        Ok(Self {
+            database,
+            durability: args.durability.into(),
+            max_db_size: args.max_db_size,
+            read_cache: args.read_cache.unwrap_or(DEFAULT_READ_CACHE),
+            db_pool_size: args.db_pool_size,
+            bind: args.bind,
+            workers: args.workers.unwrap_or_else(default_workers),
+            api_tokens,
+            cors_origins: args.cors_origins,
+            rate_limit: args.rate_limit.map(|rate| RateLimitSetting {
+                rate,
+                burst: args.rate_limit_burst.unwrap_or(rate.one_second()),
+            }),
+            max_connections: args.max_connections,
+        })
+    }
+}
+
+/// Every token the API accepts: `--api-token` and the lines of
+/// `--api-token-file`. A token file that cannot be read or holds no token
+/// is an error: starting open when a file was asked for would be worse.
+fn api_tokens(args: &ServeArgs) -> Result<Vec<String>, String> {
+    let mut tokens: Vec<String> = args.api_token.iter().cloned().collect();
+    if let Some(path) = &args.api_token_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the API token file {}: {e}", path.display()))?;
+        let before = tokens.len();
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(str::to_owned),
+        );
+        if tokens.len() == before {
+            return Err(format!(
+                "the API token file {} holds no token",
+                path.display()
+            ));
+        }
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_no_sub_command_the_flags_are_those_of_serve() {
+        let cli = Cli::try_parse_from(["user-service", "--durability", "normal"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.durability, DurabilityArg::Normal);
+    }
+
+    #[test]
+    fn the_log_format_is_accepted_before_or_after_the_sub_command() {
+        let cli = Cli::try_parse_from(["user-service", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+        let cli = Cli::try_parse_from(["user-service", "migrate", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn an_invalid_durability_is_an_error() {
+        assert!(Cli::try_parse_from(["user-service", "--durability", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn flags_go_after_the_sub_command() {
+        let cli = Cli::try_parse_from([
+            "user-service",
+            "backup",
+            "--database-url",
+            "sqlite://a.db",
+            "--to",
+            "b.db",
+        ])
+        .unwrap();
+        let Some(Command::Backup(args)) = cli.command else {
+            panic!("expected backup");
+        };
+        assert_eq!(
+            args.database.database_url,
+            DatabaseUrl::Sqlite("a.db".into())
+        );
+        assert_eq!(args.to, PathBuf::from("b.db"));
+    }
+
+    fn settings_of(args: &[&str]) -> Result<Settings, String> {
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        Settings::try_from(cli.serve)
+    }
+
+    #[test]
+    fn the_defaults_of_new_are_those_of_the_flags() {
+        let parsed = settings_of(&["user-service"]).unwrap();
+        assert_eq!(
+            parsed,
+            Settings::new(DatabaseUrl::Sqlite("users.db".into()))
+        );
+    }
+
+    #[test]
+    fn sqlite_only_settings_are_refused_for_postgres() {
+        let pg = "postgres://u@127.0.0.1/db";
+        for flag in [["--max-db-size", "1GiB"], ["--read-cache", "10"]] {
+            let args = ["user-service", "--database-url", pg, flag[0], flag[1]];
+            let error = settings_of(&args).unwrap_err();
+            assert!(error.contains(flag[0]), "{error}");
+        }
+        assert!(settings_of(&["user-service", "--database-url", pg]).is_ok());
+    }
+
+    #[test]
+    fn the_burst_defaults_to_one_second_of_the_rate() {
+        let settings = settings_of(&["user-service", "--rate-limit", "600/min"]).unwrap();
+        let limit = settings.rate_limit.unwrap();
+        assert_eq!(limit.burst.get(), 10);
+    }
+
+    #[test]
+    fn tokens_come_from_the_flag_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokens");
+        std::fs::write(&file, "# rotated 2026-11\nnew-token\n\n  old-token  \n").unwrap();
+        let cli = Cli::try_parse_from([
+            "user-service",
+            "--api-token",
+            "flag-token",
+            "--api-token-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(
+            api_tokens(&cli.serve).unwrap(),
+            vec!["flag-token", "new-token", "old-token"]
+        );
+    }
+
+    #[test]
+    fn a_token_file_that_is_missing_or_empty_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "# nothing here\n\n").unwrap();
+        for path in [empty, dir.path().join("missing")] {
+            let cli =
+                Cli::try_parse_from(["user-service", "--api-token-file", path.to_str().unwrap()])
+                    .unwrap();
+            assert!(api_tokens(&cli.serve).is_err(), "{}", path.display());
+        }
+    }
+}

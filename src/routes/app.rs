@@ -1,0 +1,93 @@
+//! The whole application of one HTTP worker: the dispatch over the route
+//! table, and the middleware around it, outermost last.
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::{from_fn, Condition};
+use actix_web::App;
+
+use super::auth::ApiTokens;
+use super::http_metrics::Metrics;
+use super::rate_limit::RateLimiter;
+use super::{compression, dispatch, metrics, rate_limit, request_id};
+use crate::storage::UserStore;
+
+/// HTTP settings the app factory needs in every worker.
+#[derive(Clone)]
+pub struct HttpSettings {
+    pub api_tokens: ApiTokens,
+    pub cors_origins: Vec<String>,
+    /// The service's metrics; every worker records into the same registry.
+    pub metrics: Arc<Metrics>,
+    /// Shared by every worker, so a client's rate counts across them.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+/// The whole application for one worker: routes, error shapes, middleware.
+/// Tests and benches build the app through this same function.
+pub fn app<S: UserStore>(
+    store: S,
+    http: &HttpSettings,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let tokens = http.api_tokens.clone();
+    let metrics = Arc::clone(&http.metrics);
+    let limiter = http.rate_limiter.clone();
+    // Middlewares that would do nothing are left out rather than run per
+    // request.
+    let rate_limited = limiter.is_some();
+    let log_requests = log::log_enabled!(target: metrics::REQUEST_LOG_TARGET, log::Level::Info);
+    App::new()
+        .default_service(dispatch::service(store, tokens, Arc::clone(&http.metrics)))
+        .wrap(Condition::new(
+            !http.cors_origins.is_empty(),
+            cors(&http.cors_origins),
+        ))
+        .wrap(Condition::new(
+            rate_limited,
+            from_fn(move |req, next| rate_limit::limit_rate(limiter.clone(), req, next)),
+        ))
+        .wrap(from_fn(compression::compress))
+        .wrap(from_fn(request_id::request_id))
+        .wrap(from_fn(move |req, next| {
+            metrics::record_metrics(Arc::clone(&metrics), log_requests, req, next)
+        }))
+}
+
+/// Cross-origin access for the configured origins only, with the methods
+/// and headers this API uses.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ])
+        .max_age(3600)
+        // A request from a foreign origin is answered without CORS headers
+        // (the browser then hides it) instead of being failed, so same-origin
+        // requests that carry an Origin header keep working.
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
