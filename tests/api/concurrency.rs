@@ -6,6 +6,8 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::created_and_conflicts;
+
 on_every_backend! {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn forty_concurrent_creates_of_one_email_give_one_201_and_39_409() {
@@ -20,15 +22,7 @@ on_every_backend! {
             .into_iter()
             .map(|r| r.status())
             .collect();
-        let created = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count();
-        let conflicts = statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count();
-        assert_eq!((created, conflicts), (1, 39), "{statuses:?}");
+        assert_eq!(created_and_conflicts(&statuses), (1, 39), "{statuses:?}");
         let (users, _) = app.walk("/users").await;
         assert_eq!(users.len(), 1);
     }

@@ -208,6 +208,13 @@ impl TestApp {
     }
 }
 
+/// How many of `statuses` are 201 and how many 409: the outcome of a race
+/// of creates of one email.
+pub fn created_and_conflicts(statuses: &[StatusCode]) -> (usize, usize) {
+    let count = |wanted| statuses.iter().filter(|s| **s == wanted).count();
+    (count(StatusCode::CREATED), count(StatusCode::CONFLICT))
+}
+
 /// The target of a `Link: <...>; rel="next"` header, if any.
 pub fn next_link(response: &Response) -> Option<String> {
     let link = response.headers().get("link")?.to_str().ok()?;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::postgres::{fresh_schema, skipped, spawn_app_on};
-use crate::helpers::TestApp;
+use crate::helpers::{created_and_conflicts, TestApp};
 
 /// Two servers on one fresh schema.
 async fn two_instances() -> (TestApp, TestApp) {
@@ -76,15 +76,7 @@ async fn concurrent_creates_of_one_email_across_instances_give_exactly_one_201()
         .iter()
         .map(|r| r.status())
         .collect();
-    let created = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CREATED)
-        .count();
-    let conflicts = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    assert_eq!((created, conflicts), (1, 39), "{statuses:?}");
+    assert_eq!(created_and_conflicts(&statuses), (1, 39), "{statuses:?}");
     let listed = a.get("/users?email=same@example.com").await;
     assert_eq!(listed.json::<Vec<Value>>().await.unwrap().len(), 1);
 }
