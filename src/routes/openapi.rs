@@ -102,6 +102,17 @@ mod tests {
         serde_json::from_str(document()).unwrap()
     }
 
+    /// `docs/openapi.json` is the API reference kept in the repository; it
+    /// must be the document the code generates.
+    #[test]
+    fn the_reference_in_docs_is_the_generated_document() {
+        let committed = include_str!("../../docs/openapi.json");
+        assert!(
+            committed.trim_end() == document(),
+            "docs/openapi.json is stale: run `cargo run -- openapi > docs/openapi.json`"
+        );
+    }
+
     #[test]
     fn the_document_is_openapi_3_1_with_the_bearer_scheme() {
         let doc = doc();
