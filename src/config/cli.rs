@@ -16,6 +16,11 @@ use crate::logging::LogFormat;
 use crate::routes::RateLimitSetting;
 use crate::transfer::{Format, OnError};
 
+/// Where `serve`, `migrate`, `backup`, `export` and `import` look when no
+/// `--database-url` (or `DATABASE_URL`) is given: a file in the working
+/// directory, created by the first `serve` or `migrate`.
+const DEFAULT_DATABASE_URL: &str = "sqlite://users.db";
+
 /// `--version`: the crate version and the commit it was built from.
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -86,7 +91,7 @@ pub struct DatabaseArgs {
         env = "DATABASE_URL",
         // A PostgreSQL URL may carry a password; --help must not print it.
         hide_env_values = true,
-        default_value = "sqlite://users.db",
+        default_value = DEFAULT_DATABASE_URL,
         value_parser = parse_database_url
     )]
     pub database_url: DatabaseUrl,
@@ -185,7 +190,7 @@ pub struct ExportArgs {
         long,
         env = "DATABASE_URL",
         hide_env_values = true,
-        default_value = "sqlite://users.db",
+        default_value = DEFAULT_DATABASE_URL,
         value_parser = parse_database_url
     )]
     pub from: DatabaseUrl,
@@ -206,7 +211,7 @@ pub struct ImportArgs {
         long,
         env = "DATABASE_URL",
         hide_env_values = true,
-        default_value = "sqlite://users.db",
+        default_value = DEFAULT_DATABASE_URL,
         value_parser = parse_database_url
     )]
     pub to: DatabaseUrl,
