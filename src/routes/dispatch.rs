@@ -16,7 +16,7 @@ use super::dto::{CreateUserRequest, ListParams, UpdateUserRequest};
 use super::http_metrics::Metrics;
 use super::json_object::Object;
 use super::rejection::{json_rejection, query_rejection, DEFAULT_BODY_LIMIT};
-use super::table::{self, Matched, Route};
+use super::table::{self, Route};
 use super::{health, metrics, openapi, page, users};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
@@ -52,13 +52,7 @@ async fn dispatch<S: UserStore>(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    // The outermost middleware matched the path; a bare `App` without it
-    // (a unit test of one handler) matches here.
-    let matched = req
-        .extensions()
-        .get::<Matched>()
-        .cloned()
-        .unwrap_or_else(|| table::find(req.path()));
+    let matched = table::matched(&req.extensions(), req.path());
     // The token comes before anything else about the request, so a
     // stranger learns nothing (no 400, 404 or 405) without it.
     if matched.needs_token && !served.tokens.allows(req.headers()) {
@@ -85,15 +79,19 @@ async fn dispatch<S: UserStore>(
         }
         Route::Users => not_allowed(),
         Route::User => {
-            let raw_id = matched.param(req.path());
+            if !(get || method == Method::PATCH || method == Method::DELETE) {
+                return not_allowed();
+            }
+            // The path before the body: a malformed id is answered without
+            // reading what was sent.
+            let id = parse_id(matched.param(req.path()))?;
             match method {
-                _ if get => users::get_user(store, parse_id(raw_id)?).await,
                 Method::PATCH => {
                     let body = json::<UpdateUserRequest>(&req, payload).await?;
-                    users::update_user(store, parse_id(raw_id)?, body).await
+                    users::update_user(store, id, body).await
                 }
-                Method::DELETE => users::delete_user(store, parse_id(raw_id)?).await,
-                _ => not_allowed(),
+                Method::DELETE => users::delete_user(store, id).await,
+                _ => users::get_user(store, id).await,
             }
         }
         Route::Index if get => page::index(&req),

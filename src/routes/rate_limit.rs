@@ -16,7 +16,7 @@ use actix_web::{HttpMessage, ResponseError};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use super::table::{self, Matched};
+use super::table;
 use crate::error::ApiError;
 
 /// Forget idle clients every this many checks, so the table holds only
@@ -91,11 +91,7 @@ pub async fn limit_rate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    // Matched by the outermost middleware; `find` again only without it.
-    let exempt = !req.extensions().get::<Matched>().map_or_else(
-        || table::find(req.path()).rate_limited(),
-        Matched::rate_limited,
-    );
+    let exempt = !table::matched(&req.extensions(), req.path()).rate_limited();
     // Without a peer address (not over TCP) there is no one to limit.
     let client = req.peer_addr().map(|addr| addr.ip());
     if let (false, Some(client), Some(limiter)) = (exempt, client, limiter) {

@@ -13,6 +13,8 @@
 
 use std::ops::Range;
 
+use actix_web::dev::Extensions;
+
 use super::paths;
 
 /// A route of the API.
@@ -103,6 +105,15 @@ impl Matched {
     pub fn rate_limited(&self) -> bool {
         self.spec().is_none_or(|spec| spec.rate_limited)
     }
+}
+
+/// The route the outermost middleware matched for this request (it keeps
+/// it in the extensions), or `path` matched now where it did not run.
+pub fn matched(extensions: &Extensions, path: &str) -> Matched {
+    extensions
+        .get::<Matched>()
+        .cloned()
+        .unwrap_or_else(|| find(path))
 }
 
 /// The route of `path` (no query string).

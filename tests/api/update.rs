@@ -7,6 +7,20 @@ use crate::helpers::assert_error;
 
 on_every_backend! {
     #[tokio::test]
+    async fn a_malformed_id_is_answered_before_the_body_is_read() {
+        let app = spawn_app().await;
+        let response = app
+            .client
+            .patch(app.url("/users/not-a-uuid"))
+            .header("content-type", "text/plain")
+            .body("x".repeat(100 * 1024))
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request", None, "PATCH with a bad id").await;
+    }
+
+    #[tokio::test]
     async fn a_patch_changes_the_given_fields_and_moves_updated_at() {
         let app = spawn_app().await;
         let user = app.create_user("ada@example.com", "Ada").await;
