@@ -39,12 +39,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def serve(binary, db, port):
+def serve(binary, db, port, rust_log="warn"):
+    """Starts a server; with `rust_log` at `info` its request log goes to a
+    file next to the database (a file, as a log shipper would read it)."""
     cmd = [binary, "serve", "--database-url", db, "--bind", f"127.0.0.1:{port}",
            "--workers", "1", "--durability", "full"]
-    proc = subprocess.Popen(["taskset", "-c", load.SERVER_CPU] + cmd,
-                            env=dict(os.environ, RUST_LOG="warn"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(db + ".log", "wb") as log:
+        proc = subprocess.Popen(["taskset", "-c", load.SERVER_CPU] + cmd,
+                                env=dict(os.environ, RUST_LOG=rust_log),
+                                stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     load.wait_ready(url)
     return proc, url
@@ -72,6 +75,8 @@ def main():
     parser.add_argument("--users", type=int, default=10000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--phases", default="get,post")
+    parser.add_argument("--rust-log", default="warn",
+                        help="the servers' RUST_LOG; `info` logs every request (to a file)")
     args = parser.parse_args()
     load.need("wrk", "apt-get install wrk")
     load.need("taskset", "apt-get install util-linux")
@@ -93,7 +98,7 @@ def main():
             db = os.path.join(tmp, f"{name}.db")
             for phase in phases:
                 copy_db(seeded, db)
-                proc, url = serve(binary, db, 18101)
+                proc, url = serve(binary, db, 18101, args.rust_log)
                 before = cpu_seconds(proc.pid)
                 r = load.wrk(url, "/", "users.lua", [ids, f"{pair}{name}", PHASES[phase]],
                              args.duration, args.connections)
@@ -109,7 +114,7 @@ def main():
 
     (a, _), (b, _) = variants
     print(f"\n{args.users} users, {args.pairs} alternating pairs of {args.duration} s, "
-          f"{args.connections} connections; medians.\n")
+          f"{args.connections} connections, RUST_LOG={args.rust_log}; medians.\n")
     print(f"| phase | {a} req/s | {b} req/s | req/s {a}/{b} "
           f"| {a} us CPU/req | {b} us CPU/req | CPU {a}/{b} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
