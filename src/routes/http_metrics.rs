@@ -11,6 +11,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use prometheus::core::Collector;
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -62,12 +63,12 @@ pub struct Metrics {
 impl Metrics {
     /// The HTTP metrics, with `storage`'s figures registered beside them.
     pub fn new(storage: &StorageMetrics) -> Arc<Self> {
-        let registry = Registry::new();
-        let requests = valid(IntCounterVec::new(
+        let r = Registrar(Registry::new());
+        let requests = r.add(IntCounterVec::new(
             Opts::new("user_service_http_requests_total", "HTTP requests answered"),
             &["route", "method", "status"],
         ));
-        let latency_vec = valid(HistogramVec::new(
+        let latency_vec = r.add(HistogramVec::new(
             HistogramOpts::new(
                 "user_service_http_request_duration_seconds",
                 "Time from a request's arrival to its response",
@@ -75,63 +76,49 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS.to_vec()),
             &["route", "method"],
         ));
-        let latency = ROUTES
-            .iter()
-            .map(|_| METHODS.iter().map(|_| OnceLock::new()).collect())
-            .collect();
-        let in_flight = valid(IntGauge::new(
+        let in_flight = r.gauge(
             "user_service_http_requests_in_flight",
             "HTTP requests being handled now",
-        ));
-        let auth_rejected = valid(IntCounter::new(
+        );
+        let auth_rejected = r.add(IntCounter::new(
             "user_service_auth_rejected_total",
             "Requests refused for a missing or wrong API token",
         ));
-        let pool = valid(IntGaugeVec::new(
+        let pool = r.add(IntGaugeVec::new(
             Opts::new(
                 "user_service_db_pool_connections",
                 "Database connections of the pool, by state",
             ),
             &["state"],
         ));
-        let write_queue = valid(IntGauge::new(
+        let write_queue = r.gauge(
             "user_service_writer_queue_depth",
             "Writes waiting for the SQLite writer thread",
-        ));
-        let database_bytes = valid(IntGauge::new(
+        );
+        let database_bytes = r.gauge(
             "user_service_database_size_bytes",
             "Size of the database: SQLite file and WAL, or PostgreSQL's users table",
-        ));
-        let build_info = valid(IntGaugeVec::new(
+        );
+        r.add(IntGaugeVec::new(
             Opts::new(
                 "user_service_build_info",
                 "Version and commit of this binary",
             ),
             &["version", "commit"],
-        ));
-        build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("USER_SERVICE_COMMIT")])
-            .set(1);
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
-            Box::new(requests.clone()),
-            Box::new(latency_vec.clone()),
-            Box::new(in_flight.clone()),
-            Box::new(auth_rejected.clone()),
-            Box::new(pool.clone()),
-            Box::new(write_queue.clone()),
-            Box::new(database_bytes.clone()),
-            Box::new(build_info),
-        ];
-        for collector in collectors.into_iter().chain(storage.collectors()) {
-            registry
-                .register(collector)
-                .unwrap_or_else(|e| unreachable!("metric names are distinct: {e}"));
+        ))
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("USER_SERVICE_COMMIT")])
+        .set(1);
+        for collector in storage.collectors() {
+            r.register(collector);
         }
         Arc::new(Self {
-            registry,
+            registry: r.0,
             requests,
             latency_vec,
-            latency,
+            latency: ROUTES
+                .iter()
+                .map(|_| METHODS.iter().map(|_| OnceLock::new()).collect())
+                .collect(),
             in_flight,
             auth_rejected,
             pool,
@@ -185,9 +172,27 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Options written in this file are valid; prometheus only refuses bad names.
-fn valid<T>(built: prometheus::Result<T>) -> T {
-    built.unwrap_or_else(|e| unreachable!("static metric options are valid: {e}"))
+/// Registers each metric as it is made. The options written in this file
+/// are valid and their names distinct: prometheus refuses only bad names
+/// and duplicates, so a refusal is a bug, not a condition to handle.
+struct Registrar(Registry);
+
+impl Registrar {
+    fn add<C: Collector + Clone + 'static>(&self, built: prometheus::Result<C>) -> C {
+        let metric = built.unwrap_or_else(|e| unreachable!("static metric options are valid: {e}"));
+        self.register(Box::new(metric.clone()));
+        metric
+    }
+
+    fn gauge(&self, name: &str, help: &str) -> IntGauge {
+        self.add(IntGauge::new(name, help))
+    }
+
+    fn register(&self, collector: Box<dyn Collector>) {
+        self.0
+            .register(collector)
+            .unwrap_or_else(|e| unreachable!("metric names are distinct: {e}"));
+    }
 }
 
 /// A request being handled; [`InFlight::finish`] records it.

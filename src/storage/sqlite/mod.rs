@@ -4,6 +4,7 @@
 
 mod anchor;
 mod backup;
+mod batch;
 mod bulk;
 mod cache;
 mod checkpoint;
@@ -29,10 +30,11 @@ pub use migrate::migrate;
 pub use reply::start_relay_on_this_thread as start_reply_relay;
 
 use self::anchor::ReadAnchor;
+use self::batch::WriteOp;
 use self::cache::UserCache;
 use self::checkpoint::{Checkpointer, WalActivity};
 use self::reader::ReaderPool;
-use self::writer::{WriteOp, Writer};
+use self::writer::Writer;
 use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
 use crate::storage::StorageMetrics;
@@ -48,7 +50,7 @@ pub struct SqliteOptions {
     pub readers: u32,
     /// Users kept in memory for `GET /users/{id}` (0: none).
     pub read_cache: usize,
-    /// Opened to serve: takes the file's server lock (see [`claim`]).
+    /// Opened to serve: takes the file's server lock (see `claim`).
     pub serving: bool,
     /// Where the writer and the read pool record what they do.
     pub metrics: StorageMetrics,
@@ -65,7 +67,7 @@ pub struct SqliteStore {
     cache_misses: IntCounter,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
-    /// Held while the store is open when it caches reads (see [`claim`]).
+    /// Held while the store is open when it caches reads (see `claim`).
     _claim: Option<Arc<std::fs::File>>,
 }
 

@@ -1,210 +1,30 @@
-//! Log output on stderr. Lines at `info` and below — the request log among
-//! them — are collected and written together [`FLUSH_DELAY`] after the
-//! first of them; a warning or an error is written at once, after whatever
-//! is waiting, so the order of lines holds. One thread does the writing, so
-//! a request never waits for stderr: if nobody reads it (a full pipe, a
-//! terminal paused or too slow to scroll), lines wait in memory up to
-//! [`MAX_PENDING`] bytes, and past that they are dropped and counted in a
-//! warning written once the reader catches up. On a terminal the level is
-//! in colour.
-//!
-//! Why: at the default level every request logs a line. Measured with
-//! stderr to a file, the request log cost a quarter to a third of the GET
-//! rate (84k req/s at `warn`, 55-64k at `info`), and its own `write` per
-//! line about a tenth of that rate (62.3k -> 68.1k once batched;
-//! BENCHMARKS.md). The lines are formatted here, not by env_logger (kept
-//! for its `RUST_LOG` filter), which with colour support built in copies
-//! every line into a fresh buffer and scans it for escape codes to strip:
-//! 3-5 % of the GET profile. And a server started with its stderr piped to
-//! a process that does not read it (a test harness, a stuck log shipper)
-//! used to stop answering once the pipe filled; now it keeps serving.
-//!
-//! A crash (`kill -9`) can lose the last [`FLUSH_DELAY`] of `info` lines,
-//! and a warning logged in the instant before it; a clean exit waits (at
-//! most [`EXIT_WAIT`]) for everything (`log::logger().flush()`).
+//! The lines waiting to be written, and the thread that writes them in
+//! batches (see the module header of [`super`] for why).
 
-use std::cell::RefCell;
-use std::fmt::Write as _;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{Level, Log, Metadata, Record};
+use log::{Level, Record};
 
-use crate::domain::Timestamp;
-
-/// How lines are written: plain text, or one JSON object per line for log
-/// shippers (`--log-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+use super::line::LineFormat;
 
 /// How long a batch of lines waits for more before it is written.
 pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
 /// With this many bytes waiting, the batch is written without waiting
 /// (~20 ms of request lines at 60k req/s).
 const WRITE_NOW_BYTES: usize = 256 * 1024;
+/// The dropped-lines notice's target: the logger's, as `RUST_LOG` filters
+/// it.
+const NOTICE_TARGET: &str = "user_service::logging";
 /// Lines that would take more than this waiting are dropped (and counted):
 /// stderr is not being read. Bounds the memory a stuck reader can take.
-const MAX_PENDING: usize = 4 * 1024 * 1024;
-/// How long a clean exit waits for the last lines to be written.
-const EXIT_WAIT: Duration = Duration::from_secs(2);
-
-/// `RUST_LOG` filters (default `default_level`); `--log-format json` writes
-/// one JSON object per line: `ts`, `level`, `target`, `msg`. Text lines read
-/// `[2026-11-26T17:52:36Z INFO  target] message`, the level in colour on a
-/// terminal (not with `NO_COLOR` set or `RUST_LOG_STYLE=never`; always with
-/// `RUST_LOG_STYLE=always`).
-pub fn init(format: LogFormat, default_level: &str) {
-    let env = env_logger::Env::default().default_filter_or(default_level);
-    let format: LineFormat = match format {
-        LogFormat::Json => json_line,
-        LogFormat::Text if in_colour() => coloured_text_line,
-        LogFormat::Text => text_line,
-    };
-    let logger = LineLogger {
-        filter: env_logger::Builder::from_env(env).build(),
-        format,
-        pending: Pending::start(Box::new(io::stderr()), format),
-    };
-    let max_level = logger.filter.filter();
-    if log::set_boxed_logger(Box::new(logger)).is_ok() {
-        log::set_max_level(max_level);
-    }
-}
-
-/// Whether text lines get colour: env_logger's and the NO_COLOR
-/// convention's rules.
-fn in_colour() -> bool {
-    match std::env::var("RUST_LOG_STYLE").as_deref() {
-        Ok("always") => true,
-        Ok("never") => false,
-        _ => {
-            io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    }
-}
-
-/// Formats lines itself and hands them to [`Pending`]: warnings and errors
-/// to go out at once, the rest in batches. `filter` is env_logger's, built
-/// from `RUST_LOG`; only its filter is used.
-struct LineLogger {
-    filter: env_logger::Logger,
-    format: LineFormat,
-    pending: Arc<Pending>,
-}
-
-/// Writes one record as one line ([`text_line`] or [`json_line`]).
-type LineFormat = fn(&mut String, SystemTime, &Record<'_>);
-
-thread_local! {
-    /// The line being formatted, reused: no allocation per line.
-    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The last second formatted for text lines, and its text.
-    static SECOND: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
-}
-
-impl Log for LineLogger {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.filter.enabled(metadata)
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        if !self.filter.matches(record) {
-            return;
-        }
-        let now = SystemTime::now();
-        LINE.with(|line| {
-            let Ok(mut line) = line.try_borrow_mut() else {
-                // Logging from inside a line's own formatting: skip it.
-                return;
-            };
-            line.clear();
-            (self.format)(&mut line, now, record);
-            let urgent = record.level() <= Level::Warn;
-            let _ = self.pending.add(line.as_bytes(), urgent);
-            // One huge message must not pin its buffer for good.
-            if line.capacity() > 64 * 1024 {
-                *line = String::new();
-            }
-        });
-    }
-
-    /// Waits (a bounded time) for every line still waiting to be written;
-    /// `main` calls it before exiting.
-    fn flush(&self) {
-        self.pending.drain(EXIT_WAIT);
-    }
-}
-
-/// `[2026-11-26T17:52:36Z INFO  target] message`, as env_logger writes it.
-fn text_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
-    styled_text_line(line, now, record, false);
-}
-
-/// The same, coloured as env_logger colours it.
-fn coloured_text_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
-    styled_text_line(line, now, record, true);
-}
-
-fn styled_text_line(line: &mut String, now: SystemTime, record: &Record<'_>, colour: bool) {
-    const DIM: &str = "\x1b[2m";
-    const RESET: &str = "\x1b[0m";
-    let (open, close) = match colour {
-        true => (DIM, RESET),
-        false => ("", ""),
-    };
-    let _ = write!(line, "{open}[{close}");
-    let stamp = Timestamp::from(now);
-    let second = stamp.unix_micros().div_euclid(1_000_000);
-    SECOND.with(|cached| {
-        let mut cached = cached.borrow_mut();
-        if cached.0 != second {
-            // env_logger's text lines give whole seconds.
-            let text = stamp.to_string();
-            cached.1.clear();
-            cached.1.push_str(text.split('.').next().unwrap_or(&text));
-            cached.1.push('Z');
-            cached.0 = second;
-        }
-        line.push_str(&cached.1);
-    });
-    let level = record.level();
-    let (paint, unpaint) = match (colour, level) {
-        (false, _) => ("", ""),
-        (true, Level::Error) => ("\x1b[1;31m", RESET),
-        (true, Level::Warn) => ("\x1b[33m", RESET),
-        (true, Level::Info) => ("\x1b[32m", RESET),
-        (true, Level::Debug) => ("\x1b[34m", RESET),
-        (true, Level::Trace) => ("\x1b[36m", RESET),
-    };
-    let _ = writeln!(
-        line,
-        " {paint}{:<5}{unpaint} {}{open}]{close} {}",
-        level.as_str(),
-        record.target(),
-        record.args()
-    );
-}
-
-/// One JSON object: `ts` (RFC 3339, microseconds), `level`, `target`, `msg`.
-fn json_line(line: &mut String, now: SystemTime, record: &Record<'_>) {
-    let ts = Timestamp::from(now).to_string();
-    let value = serde_json::json!({
-        "ts": ts,
-        "level": record.level().as_str(),
-        "target": record.target(),
-        "msg": record.args().to_string(),
-    });
-    let _ = writeln!(line, "{value}");
-}
+pub(super) const MAX_PENDING: usize = 4 * 1024 * 1024;
 
 /// Lines waiting to be written, and where they go. Off a terminal only the
 /// flusher thread writes: a thread that logs never waits for stderr.
-struct Pending {
+pub(super) struct Pending {
     state: Mutex<State>,
     /// Taken by whoever writes, so batches keep their order.
     out: Mutex<Box<dyn Write + Send>>,
@@ -229,7 +49,11 @@ struct State {
 impl Pending {
     /// Lines for `out`, each written at once by the thread that logs it
     /// (until a flusher thread is started).
-    fn new(out: Box<dyn Write + Send>, format: LineFormat, delay: Duration) -> Arc<Self> {
+    pub(super) fn new(
+        out: Box<dyn Write + Send>,
+        format: LineFormat,
+        delay: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(State::default()),
             out: Mutex::new(out),
@@ -243,7 +67,7 @@ impl Pending {
     /// Lines for `out`, and the thread that writes them: each batch of
     /// `info` lines [`FLUSH_DELAY`] after its first line, warnings and
     /// errors (and everything before them) at once.
-    fn start(out: Box<dyn Write + Send>, format: LineFormat) -> Arc<Self> {
+    pub(super) fn start(out: Box<dyn Write + Send>, format: LineFormat) -> Arc<Self> {
         Self::start_with(out, format, FLUSH_DELAY)
     }
 
@@ -269,7 +93,7 @@ impl Pending {
     /// Adds a whole line, written at once if `urgent`, else with its batch.
     /// Never waits for the output: past [`MAX_PENDING`] bytes waiting (a
     /// reader that stopped reading stderr) the line is dropped and counted.
-    fn add(&self, line: &[u8], urgent: bool) -> io::Result<()> {
+    pub(super) fn add(&self, line: &[u8], urgent: bool) -> io::Result<()> {
         if !self.batching.load(Ordering::Relaxed) {
             let mut out = self.out();
             out.write_all(line)?;
@@ -325,7 +149,7 @@ impl Pending {
                     format_args!("{dropped} log lines dropped: stderr was not read fast enough");
                 let record = Record::builder()
                     .level(Level::Warn)
-                    .target(module_path!())
+                    .target(NOTICE_TARGET)
                     .args(args)
                     .build();
                 (self.format)(&mut notice, SystemTime::now(), &record);
@@ -338,7 +162,7 @@ impl Pending {
     }
 
     /// Waits (at most `limit`) until every line added so far is written.
-    fn drain(&self, limit: Duration) {
+    pub(super) fn drain(&self, limit: Duration) {
         if !self.batching.load(Ordering::Relaxed) {
             return;
         }
@@ -366,6 +190,7 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
+    use super::super::line::text_line;
     use super::*;
 
     /// Collects what is written, shared with the test.
@@ -543,70 +368,6 @@ mod tests {
         }
         pending.drain(Duration::from_secs(5));
         assert_eq!(sink.text().lines().count(), 10);
-    }
-
-    fn formatted(
-        format: fn(&mut String, SystemTime, &Record<'_>),
-        at: SystemTime,
-        level: Level,
-    ) -> String {
-        let mut line = String::new();
-        let args = format_args!("GET /users/\"x\" 200");
-        let record = Record::builder()
-            .level(level)
-            .target("actix_web::middleware::logger")
-            .args(args)
-            .build();
-        format(&mut line, at, &record);
-        line
-    }
-
-    #[test]
-    fn a_text_line_reads_as_env_logger_writes_it() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            formatted(text_line, at, Level::Info),
-            "[2023-11-14T22:13:20Z INFO  actix_web::middleware::logger] GET /users/\"x\" 200\n"
-        );
-        // The cached second is replaced when the clock moves on.
-        let later = at + Duration::from_millis(61_500);
-        assert_eq!(
-            formatted(text_line, later, Level::Error),
-            "[2023-11-14T22:14:21Z ERROR actix_web::middleware::logger] GET /users/\"x\" 200\n"
-        );
-    }
-
-    #[test]
-    fn a_coloured_line_is_the_text_line_with_the_level_painted() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let coloured = formatted(coloured_text_line, at, Level::Info);
-        assert!(coloured.contains("\x1b[32mINFO \x1b[0m"), "{coloured:?}");
-        let mut plain = coloured.clone();
-        for code in ["\x1b[2m", "\x1b[0m", "\x1b[32m"] {
-            plain = plain.replace(code, "");
-        }
-        assert_eq!(plain, formatted(text_line, at, Level::Info));
-        assert!(formatted(coloured_text_line, at, Level::Error).contains("\x1b[1;31mERROR"));
-    }
-
-    #[test]
-    fn a_json_line_is_one_object_with_a_microsecond_timestamp() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_042);
-        let line = formatted(json_line, at, Level::Warn);
-        assert!(
-            line.ends_with('\n') && line.lines().count() == 1,
-            "{line:?}"
-        );
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(
-            value,
-            serde_json::json!({
-                "ts": "2023-11-14T22:13:20.000042Z",
-                "level": "WARN",
-                "target": "actix_web::middleware::logger",
-                "msg": "GET /users/\"x\" 200",
-            })
-        );
     }
 
     #[test]
