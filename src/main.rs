@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
-    // `info` lines may still be waiting to be written (src/logging.rs).
+    // `info` lines may still be waiting to be written (src/logging/).
     log::logger().flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
