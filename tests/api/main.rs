@@ -3,6 +3,8 @@
 //! as `…::sqlite::name` on a fresh SQLite file and as `…::postgres::name` on
 //! a fresh schema of `TEST_DATABASE_URL` (skipped, with one loud line
 //! saying so, when that is unset; a failure instead under `CI=true`).
+//! `browser` drives the web page in headless Chromium against the same kind
+//! of server.
 
 /// Declares each test once per backend, with that backend's `spawn_app` and
 /// `spawn_app_with` in scope. Only tests go inside; helpers stay outside.
@@ -34,6 +36,7 @@ macro_rules! on_every_backend {
 }
 
 mod auth;
+mod browser;
 mod concurrency;
 mod connection_loss;
 mod create;

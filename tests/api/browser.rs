@@ -3,9 +3,10 @@
 //! server on a random port with a fresh SQLite file.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
-//! Without them every test passes without doing anything and one line says
-//! they were skipped. `CHROMIUM` and `CHROMEDRIVER` override the paths;
-//! `SCREENSHOT=path.png` saves a screenshot of the page with a few users.
+//! Without them the tests return at once and one line says they were
+//! skipped; under `CI=true` they fail instead. `CHROMIUM` and `CHROMEDRIVER`
+//! override the paths; `SCREENSHOT=path.png` saves a screenshot of the page
+//! with a few users.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -19,8 +20,7 @@ use user_service::config::DatabaseUrl;
 use user_service::config::Settings;
 use user_service::startup::Application;
 
-#[path = "../support/skip.rs"]
-mod skip;
+use crate::skip;
 
 /// How long the page may take to show what a test waits for.
 const PATIENCE: Duration = Duration::from_secs(10);
