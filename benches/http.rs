@@ -14,7 +14,7 @@ fn http(c: &mut Criterion) {
     let rt = actix_web::rt::System::new();
     let dir = tempfile::tempdir().unwrap();
     let storage_metrics = StorageMetrics::new();
-    let metrics = Metrics::new(&storage_metrics);
+    let metrics = Metrics::new(storage_metrics.collectors());
     let store = SqliteStore::open(&SqliteOptions {
         path: dir.path().join("bench.db"),
         durability: Durability::Full,
@@ -31,6 +31,7 @@ fn http(c: &mut Criterion) {
         cors_origins: Vec::new(),
         metrics,
         rate_limiter: None,
+        hsts: false,
     };
     let service = rt.block_on(init_service(app(store.clone(), &settings)));
     let mut ids = Vec::new();

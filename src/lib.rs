@@ -39,4 +39,5 @@ pub mod probe;
 pub mod routes;
 pub mod startup;
 pub mod storage;
+pub mod tls;
 pub mod transfer;

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::WaitReady(args) => user_service::probe::wait_ready(
             &args.address,
             std::time::Duration::from_secs(args.timeout),
+            args.tls_cert().as_deref(),
         ),
         Command::Openapi => {
             println!("{}", user_service::routes::openapi_document());

@@ -1,18 +1,27 @@
 //! `user-service wait-ready`: polls a running service's `/ready` until it
 //! answers 200, for systemd's `ExecStartPost` and scripts on machines with no
-//! HTTP client installed. Plain HTTP/1.0 over a TCP socket; nothing else.
+//! HTTP client installed. HTTP/1.0 over a TCP socket, or over TLS when given
+//! the service's certificate file.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Polls `http://{address}/ready` until 200 or `timeout`; `Err` says what was
-/// seen last.
-pub fn wait_ready(address: &str, timeout: Duration) -> Result<(), String> {
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+
+/// Polls `http://{address}/ready` (`https://` with `tls_cert`, the file the
+/// service serves from) until 200 or `timeout`; `Err` says what was seen
+/// last.
+pub fn wait_ready(address: &str, timeout: Duration, tls_cert: Option<&Path>) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
-        match probe(address) {
+        match probe(address, tls_cert) {
             Ok(200) => return Ok(()),
             Ok(status) => last = format!("/ready answered {status}"),
             Err(e) => last = e,
@@ -25,17 +34,21 @@ pub fn wait_ready(address: &str, timeout: Duration) -> Result<(), String> {
     ))
 }
 
-fn probe(address: &str) -> Result<u16, String> {
+fn probe(address: &str, tls_cert: Option<&Path>) -> Result<u16, String> {
     let target: SocketAddr = address
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {address}: {e}"))?
         .next()
         .ok_or_else(|| format!("{address} resolves to nothing"))?;
-    let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(2))
+    let stream = TcpStream::connect_timeout(&target, Duration::from_secs(2))
         .map_err(|e| format!("cannot connect to {address}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .map_err(|e| e.to_string())?;
+    let mut stream: Box<dyn ReadWrite> = match tls_cert {
+        None => Box::new(stream),
+        Some(path) => Box::new(tls_stream(stream, address, path)?),
+    };
     stream
         .write_all(format!("GET /ready HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
         .map_err(|e| format!("cannot send to {address}: {e}"))?;
@@ -49,4 +62,93 @@ fn probe(address: &str) -> Result<u16, String> {
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| format!("{address} did not answer HTTP"))
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// A TLS connection that trusts exactly the leaf certificate in `path`:
+/// the probe runs beside the service and reads the same file, so no CA is
+/// needed, and a self-signed certificate works as well as any.
+fn tls_stream(
+    tcp: TcpStream,
+    address: &str,
+    path: &Path,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
+    let leaf = crate::tls::read_certificates(path)
+        .map_err(|e| e.to_string())?
+        .swap_remove(0);
+    let provider = crate::tls::provider();
+    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Pinned { leaf, provider }))
+        .with_no_client_auth();
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+        .map_err(|e| format!("{address}: {e}"))?;
+    let connection = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    Ok(StreamOwned::new(connection, tcp))
+}
+
+/// Accepts the one certificate the service is configured with, and checks
+/// the handshake's signatures against it.
+#[derive(Debug)]
+struct Pinned {
+    leaf: CertificateDer<'static>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.leaf.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the service presented another certificate than --tls-cert".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

@@ -14,6 +14,7 @@ use crate::routes::{self, ApiTokens, HttpSettings, Metrics, RateLimiter};
 use crate::storage::postgres::{self, PgOptions, PgStore};
 use crate::storage::sqlite::{self, Durability, SqliteOptions, SqliteStore};
 use crate::storage::{StorageMetrics, UserStore};
+use crate::tls::{self, Tls, TlsError};
 
 /// Why the service could not start; each is one line for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,8 @@ pub enum StartupError {
     Sqlite(#[from] sqlite::OpenError),
     #[error(transparent)]
     Postgres(#[from] postgres::OpenError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -33,6 +36,9 @@ pub enum StartupError {
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time an idle keep-alive connection is kept open.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
+/// Time a client has to finish the TLS handshake; a client that stalls in
+/// it holds a connection no longer than this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The open database, whichever backend it is.
 enum OpenStore {
@@ -55,14 +61,28 @@ pub struct Application {
     port: u16,
     server: Server,
     store: OpenStore,
+    /// Reloads the TLS certificate while serving.
+    tls_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
     /// Opens the database (applying migrations) and binds the listener.
     /// Port 0 picks a free port; [`Application::port`] tells which.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // Checked before the database is touched: a bad certificate fails
+        // fast, without migrating anything.
+        let tls = settings.tls.clone().map(Tls::load).transpose()?;
         let storage_metrics = StorageMetrics::new();
-        let metrics = Metrics::new(&storage_metrics);
+        let mut collectors = storage_metrics.collectors();
+        collectors.extend(tls.iter().flat_map(Tls::collectors));
+        let metrics = Metrics::new(collectors);
+        let tls_watch = tls
+            .as_ref()
+            .map(|tls| tls::reload::watch(Arc::clone(&tls.reloadable)));
+        let listener = Listener {
+            settings: &settings,
+            tls: tls.map(|tls| tls.config),
+        };
         match &settings.database {
             DatabaseUrl::Sqlite(path) => {
                 let store = SqliteStore::open(&SqliteOptions {
@@ -79,8 +99,7 @@ impl Application {
                     path.display(),
                     settings.durability
                 );
-                let (port, server) = serve(
-                    &settings,
+                let (port, server) = listener.serve(
                     store.clone(),
                     sqlite::start_reply_relay,
                     metrics,
@@ -90,6 +109,7 @@ impl Application {
                     port,
                     server,
                     store: OpenStore::Sqlite(store),
+                    tls_watch,
                 })
             }
             DatabaseUrl::Postgres(url) => {
@@ -110,11 +130,12 @@ impl Application {
                     url.redacted(),
                     settings.db_pool_size
                 );
-                let (port, server) = serve(&settings, store.clone(), || {}, metrics, &described)?;
+                let (port, server) = listener.serve(store.clone(), || {}, metrics, &described)?;
                 Ok(Self {
                     port,
                     server,
                     store: OpenStore::Postgres(store),
+                    tls_watch,
                 })
             }
         }
@@ -134,6 +155,9 @@ impl Application {
     /// checkpoints and closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(watch) = self.tls_watch {
+            watch.abort();
+        }
         let store = self.store;
         tokio::task::spawn_blocking(move || store.close())
             .await
@@ -143,69 +167,85 @@ impl Application {
     }
 }
 
-/// Binds the listener and starts the HTTP workers on `store`, calling
-/// `on_worker` on each worker thread as it starts; returns the port and the
-/// running server.
-fn serve<S: UserStore>(
-    settings: &Settings,
-    store: S,
-    on_worker: fn(),
-    metrics: Arc<Metrics>,
-    described: &str,
-) -> Result<(u16, Server), StartupError> {
-    let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
-        addr: settings.bind,
-        source,
-    })?;
-    let port = listener
-        .local_addr()
+/// Where and how to listen: the address and limits from the settings, and
+/// TLS when configured.
+struct Listener<'a> {
+    settings: &'a Settings,
+    tls: Option<rustls::ServerConfig>,
+}
+
+impl Listener<'_> {
+    /// Binds the listener and starts the HTTP workers on `store`, calling
+    /// `on_worker` on each worker thread as it starts; returns the port and the
+    /// running server.
+    fn serve<S: UserStore>(
+        self,
+        store: S,
+        on_worker: fn(),
+        metrics: Arc<Metrics>,
+        described: &str,
+    ) -> Result<(u16, Server), StartupError> {
+        let settings = self.settings;
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
+            addr: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Listen {
+                addr: settings.bind,
+                source,
+            })?
+            .port();
+        let http = HttpSettings {
+            api_tokens: ApiTokens::new(settings.api_tokens.clone()),
+            cors_origins: settings.cors_origins.clone(),
+            metrics,
+            rate_limiter: settings.rate_limit.map(RateLimiter::new),
+            hsts: self.tls.is_some(),
+        };
+        if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
+            log::warn!(
+                "no API token is set and {} is not a loopback address: anyone who can reach it \
+             can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
+                settings.bind
+            );
+        }
+        let workers = settings.workers.get();
+        let server = HttpServer::new(move || {
+            on_worker();
+            routes::app(store.clone(), &http)
+        })
+        .workers(workers)
+        // A client must send its request head within this time, or gets
+        // 408 and is closed: a slow-loris connection cannot sit forever.
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        // Idle keep-alive connections are closed after this.
+        .keep_alive(KEEP_ALIVE)
+        // Past this many open connections the server stops accepting
+        // (new ones wait in the backlog) instead of running out of
+        // memory or file descriptors.
+        .max_connections(settings.max_connections.get().div_ceil(workers))
+        .backlog(2048)
+        .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let server = match self.tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
         .map_err(|source| StartupError::Listen {
             addr: settings.bind,
             source,
         })?
-        .port();
-    let http = HttpSettings {
-        api_tokens: ApiTokens::new(settings.api_tokens.clone()),
-        cors_origins: settings.cors_origins.clone(),
-        metrics,
-        rate_limiter: settings.rate_limit.map(RateLimiter::new),
-    };
-    if http.api_tokens.is_open() && !settings.bind.ip().is_loopback() {
-        log::warn!(
-            "no API token is set and {} is not a loopback address: anyone who can reach it \
-             can read and change users; set --api-token or USER_SERVICE_API_TOKEN",
-            settings.bind
+        .run();
+        log::info!(
+            "serving on {scheme}://{}:{port} with {described}, {} workers",
+            settings.bind.ip(),
+            settings.workers
         );
+        Ok((port, server))
     }
-    let workers = settings.workers.get();
-    let server = HttpServer::new(move || {
-        on_worker();
-        routes::app(store.clone(), &http)
-    })
-    .workers(workers)
-    // A client must send its request head within this time, or gets
-    // 408 and is closed: a slow-loris connection cannot sit forever.
-    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-    .client_disconnect_timeout(Duration::from_secs(1))
-    // Idle keep-alive connections are closed after this.
-    .keep_alive(KEEP_ALIVE)
-    // Past this many open connections the server stops accepting
-    // (new ones wait in the backlog) instead of running out of
-    // memory or file descriptors.
-    .max_connections(settings.max_connections.get().div_ceil(workers))
-    .backlog(2048)
-    .listen(listener)
-    .map_err(|source| StartupError::Listen {
-        addr: settings.bind,
-        source,
-    })?
-    .run();
-    log::info!(
-        "serving on http://{}:{port} with {described}, {} workers",
-        settings.bind.ip(),
-        settings.workers
-    );
-    Ok((port, server))
 }
 
 /// Read connections: enough for every worker to have reads in flight while

@@ -33,7 +33,9 @@ fn layer_of(module: &[String]) -> Option<Layer> {
     let second = module.get(1).map(String::as_str);
     Some(match (first, second) {
         (None, _) => Layer::Entry, // lib.rs
-        (Some("main" | "config" | "startup" | "commands" | "logging" | "probe"), _) => Layer::Entry,
+        (Some("main" | "config" | "startup" | "commands" | "logging" | "probe" | "tls"), _) => {
+            Layer::Entry
+        }
         (Some("routes" | "error"), _) => Layer::Routes,
         (Some("transfer"), _) => Layer::Transfer,
         (Some("storage"), Some("sqlite")) => Layer::Sqlite,

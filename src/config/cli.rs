@@ -14,6 +14,7 @@ use super::settings::{
 use super::values::{parse_database_url, parse_origin, parse_size, DatabaseUrl, DurabilityArg};
 use crate::logging::LogFormat;
 use crate::routes::RateLimitSetting;
+use crate::tls::TlsFiles;
 use crate::transfer::{Format, OnError};
 
 /// Where `serve`, `migrate`, `backup`, `export` and `import` look when no
@@ -51,6 +52,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// One value per process: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the HTTP API (the default).
     Serve(ServeArgs),
@@ -80,6 +83,12 @@ pub struct WaitReadyArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
+
+    /// Speak HTTPS, trusting exactly the certificate in this file: the
+    /// service's own `--tls-cert` (so the same `TLS_CERT` serves both).
+    /// A relative path is looked up in `$CREDENTIALS_DIRECTORY` when set.
+    #[arg(long, env = "TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -171,6 +180,29 @@ pub struct ServeArgs {
     /// (keep instances x pool size below the server's `max_connections`).
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
     pub db_pool_size: NonZeroUsize,
+
+    /// Serve HTTPS (TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1) with the
+    /// certificate chain in this PEM file, leaf first. Needs `--tls-key`.
+    /// Re-read on SIGHUP and when the file changes. A relative path is
+    /// looked up in `$CREDENTIALS_DIRECTORY` when systemd sets it.
+    /// [default: plain HTTP]
+    #[arg(long, env = "TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-cert`, a PEM file (PKCS#8, PKCS#1 or
+    /// SEC1).
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Accept only clients with a certificate signed by a CA in this PEM
+    /// file (mutual TLS). Needs `--tls-cert`.
+    #[arg(
+        long,
+        env = "TLS_CLIENT_CA",
+        requires = "tls_cert",
+        value_name = "FILE"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -271,7 +303,43 @@ impl TryFrom<ServeArgs> for Settings {
                 burst: args.rate_limit_burst.unwrap_or(rate.one_second()),
             }),
             max_connections: args.max_connections,
+            tls: tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
         })
+    }
+}
+
+/// The TLS files, when both the certificate and key are named (clap checks
+/// that one comes with the other).
+fn tls_files(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+) -> Option<TlsFiles> {
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let locate = |path: PathBuf| credential_path(credentials.as_deref(), path);
+    Some(TlsFiles {
+        cert: locate(cert?),
+        key: locate(key?),
+        client_ca: client_ca.map(locate),
+    })
+}
+
+impl WaitReadyArgs {
+    /// `--tls-cert`, found where the service finds it.
+    pub fn tls_cert(&self) -> Option<PathBuf> {
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+        let path = self.tls_cert.clone()?;
+        Some(credential_path(credentials.as_deref(), path))
+    }
+}
+
+/// systemd's `LoadCredential=` puts files in `$CREDENTIALS_DIRECTORY`,
+/// readable by the service alone while it runs: a relative path names one
+/// of them there. Elsewhere a path is used as given.
+fn credential_path(credentials: Option<&std::path::Path>, path: PathBuf) -> PathBuf {
+    match credentials {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path,
     }
 }
 

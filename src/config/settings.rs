@@ -3,6 +3,7 @@
 //! `cli.rs`), or by [`Settings::new`] with those same defaults (tests and
 //! embedders start there).
 
+use crate::tls::TlsFiles;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::num::NonZeroUsize;
 
@@ -41,6 +42,8 @@ pub struct Settings {
     pub rate_limit: Option<RateLimitSetting>,
     /// Open connections the whole server accepts at once.
     pub max_connections: NonZeroUsize,
+    /// HTTPS instead of plain HTTP; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Settings {
             cors_origins: Vec::new(),
             rate_limit: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::App;
 
 use super::auth::ApiTokens;
@@ -25,6 +25,8 @@ pub struct HttpSettings {
     pub metrics: Arc<Metrics>,
     /// Shared by every worker, so a client's rate counts across them.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Served over TLS: every response tells browsers to keep to HTTPS.
+    pub hsts: bool,
 }
 
 /// The whole application for one worker: routes, error shapes, middleware.
@@ -63,6 +65,14 @@ pub fn app<S: UserStore>(
         .wrap(from_fn(move |req, next| {
             metrics::record_metrics(Arc::clone(&metrics), log_requests, req, next)
         }))
+        // Outermost, so every answer carries it, refusals included.
+        .wrap(Condition::new(http.hsts, hsts()))
+}
+
+/// `Strict-Transport-Security` for a year. Not `includeSubDomains`: the
+/// service cannot know what else runs under its domain.
+fn hsts() -> DefaultHeaders {
+    DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
 }
 
 /// Cross-origin access for the configured origins only, with the methods

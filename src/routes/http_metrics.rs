@@ -18,7 +18,7 @@ use prometheus::{
 };
 
 use super::table::TABLE;
-use crate::storage::{StorageMetrics, StoreStats, LATENCY_BUCKETS};
+use crate::storage::{StoreStats, LATENCY_BUCKETS};
 
 /// Route label values: the route table's templates (as the OpenAPI document
 /// writes them) and `unmatched` for anything else, so a scan of random paths
@@ -61,8 +61,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The HTTP metrics, with `storage`'s figures registered beside them.
-    pub fn new(storage: &StorageMetrics) -> Arc<Self> {
+    /// The HTTP metrics, with the other parts' figures (storage, TLS)
+    /// registered beside them.
+    pub fn new(others: Vec<Box<dyn Collector>>) -> Arc<Self> {
         let r = Registrar(Registry::new());
         let requests = r.add(IntCounterVec::new(
             Opts::new("user_service_http_requests_total", "HTTP requests answered"),
@@ -108,7 +109,7 @@ impl Metrics {
         ))
         .with_label_values(&[env!("CARGO_PKG_VERSION"), env!("USER_SERVICE_COMMIT")])
         .set(1);
-        for collector in storage.collectors() {
+        for collector in others {
             r.register(collector);
         }
         Arc::new(Self {

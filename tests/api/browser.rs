@@ -103,6 +103,10 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
         _ => unreachable!(),
     };
     let webdriver = format!("http://127.0.0.1:{port}");
+    // fantoccini's HTTP client asks rustls for the process's default
+    // provider, and this test binary builds rustls with two (the service's
+    // `ring`, fantoccini's `aws-lc-rs`), so there is none until one is set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
     let client = loop {
         match ClientBuilder::rustls()

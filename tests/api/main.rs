@@ -57,4 +57,5 @@ mod scale_out;
 #[path = "../support/skip.rs"]
 mod skip;
 mod storage_cap;
+mod tls;
 mod update;

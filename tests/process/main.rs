@@ -9,4 +9,5 @@ mod overload;
 mod server;
 mod shutdown;
 mod stderr;
+mod tls;
 mod transfer;

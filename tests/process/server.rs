@@ -34,10 +34,9 @@ impl Server {
                 }
             }
         });
-        let port = port_rx
+        server.address = port_rx
             .recv_timeout(Duration::from_secs(20))
             .expect("the server reports its port");
-        server.address = format!("http://127.0.0.1:{port}");
         server
     }
 
@@ -47,8 +46,8 @@ impl Server {
         let (mut server, mut stderr) = Self::spawn(db, extra);
         let mut line = String::new();
         while stderr.read_line(&mut line).expect("stderr") > 0 {
-            if let Some(port) = port_in(&line) {
-                server.address = format!("http://127.0.0.1:{port}");
+            if let Some(address) = port_in(&line) {
+                server.address = address;
                 return (server, stderr);
             }
             line.clear();
@@ -126,10 +125,13 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
-/// The port in the server's "serving on http://127.0.0.1:PORT" line.
+/// The address in the server's "serving on http://127.0.0.1:PORT" line
+/// (or `https://`).
 fn port_in(line: &str) -> Option<String> {
-    let rest = line.split("serving on http://127.0.0.1:").nth(1)?;
-    Some(rest.chars().take_while(char::is_ascii_digit).collect())
+    let rest = line.split("serving on ").nth(1)?;
+    let (scheme, rest) = rest.split_once("://127.0.0.1:")?;
+    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some(format!("{scheme}://127.0.0.1:{port}"))
 }
 
 /// Creates a user; returns its id when the server acknowledged it (201).

@@ -1,0 +1,99 @@
+//! The binary on HTTPS: its own readiness probe over TLS, and SIGHUP.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::server::{run, Server};
+
+/// `wait-ready` against `address` for at most `timeout` seconds, over TLS
+/// trusting `cert` when given.
+fn wait_ready(address: &str, timeout: &str, cert: Option<&Path>) -> std::process::Output {
+    let mut args = vec!["wait-ready", "--address", address, "--timeout", timeout];
+    if let Some(cert) = cert {
+        args.extend(["--tls-cert", cert.to_str().unwrap()]);
+    }
+    run(&args)
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1, and its key,
+/// written to `cert.pem` and `key.pem` in `dir`.
+fn self_signed(dir: &Path, name: &str) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let certificate = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join(format!("{name}.pem")), certificate.pem()).unwrap();
+    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn wait_ready_speaks_https_with_the_service_certificate_and_sighup_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    self_signed(dir.path(), "cert");
+    self_signed(dir.path(), "other");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("cert.key");
+    let mut server = Server::start(
+        &dir.path().join("users.db"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(server.address.starts_with("https://"), "{}", server.address);
+    let address = server.address.trim_start_matches("https://").to_owned();
+
+    let ready = wait_ready(&address, "10", Some(&cert));
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+
+    // Another certificate than the one served: not trusted.
+    let other = dir.path().join("other.pem");
+    let wrong = wait_ready(&address, "1", Some(&other));
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success() && said.contains("another certificate"),
+        "{said}"
+    );
+
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = wait_ready(&address, "1", None);
+    assert!(!plain.status.success());
+
+    let status = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .log()
+        .iter()
+        .any(|line| line.contains("reloaded the TLS certificate") && line.contains("(SIGHUP)"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no reload on SIGHUP: {:#?}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "SIGHUP ended the server"
+    );
+    let again = wait_ready(&address, "10", Some(&cert));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(server.terminate().success());
+}
