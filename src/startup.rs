@@ -81,7 +81,7 @@ impl Application {
             .map(|tls| tls::reload::watch(Arc::clone(&tls.reloadable)));
         let listener = Listener {
             settings: &settings,
-            tls: tls.map(|tls| tls.config),
+            tls: tls.map(|tls| (tls.handshakes_completed(), tls.config)),
         };
         match &settings.database {
             DatabaseUrl::Sqlite(path) => {
@@ -171,7 +171,8 @@ impl Application {
 /// TLS when configured.
 struct Listener<'a> {
     settings: &'a Settings,
-    tls: Option<rustls::ServerConfig>,
+    /// The listener's TLS config, and the count of completed handshakes.
+    tls: Option<(prometheus::IntCounter, rustls::ServerConfig)>,
 }
 
 impl Listener<'_> {
@@ -231,7 +232,9 @@ impl Listener<'_> {
         .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT);
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let server = match self.tls {
-            Some(config) => server.listen_rustls_0_23(listener, config),
+            Some((completed, config)) => server
+                .on_connect(move |_, _| completed.inc())
+                .listen_rustls_0_23(listener, config),
             None => server.listen(listener),
         }
         .map_err(|source| StartupError::Listen {

@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use prometheus::core::Collector;
-use prometheus::{IntCounterVec, IntGauge, Opts};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
@@ -73,7 +73,10 @@ impl Tls {
         let metrics = TlsMetrics::new();
         metrics.serving(&served.validity);
         warn_if_expiring(&files.cert, &served.validity);
-        let current = Arc::new(CurrentCertificate(RwLock::new(served.key)));
+        let current = Arc::new(CurrentCertificate {
+            key: RwLock::new(served.key),
+            hellos: metrics.handshakes_started.clone(),
+        });
         let versions = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"));
@@ -93,14 +96,24 @@ impl Tls {
     pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
         self.reloadable.metrics().collectors()
     }
+
+    /// Counts a connection whose handshake completed; the listener calls it
+    /// once per connection.
+    pub fn handshakes_completed(&self) -> IntCounter {
+        self.reloadable.metrics().handshakes_completed.clone()
+    }
 }
 
 /// The certificate new handshakes get; a reload replaces it.
-pub struct CurrentCertificate(RwLock<Arc<CertifiedKey>>);
+pub struct CurrentCertificate {
+    key: RwLock<Arc<CertifiedKey>>,
+    /// ClientHellos that reached certificate selection.
+    hellos: IntCounter,
+}
 
 impl CurrentCertificate {
     fn replace(&self, key: Arc<CertifiedKey>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = key;
+        *self.key.write().unwrap_or_else(|e| e.into_inner()) = key;
     }
 }
 
@@ -112,8 +125,9 @@ impl std::fmt::Debug for CurrentCertificate {
 
 impl ResolvesServerCert for CurrentCertificate {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.hellos.inc();
         Some(Arc::clone(
-            &self.0.read().unwrap_or_else(|e| e.into_inner()),
+            &self.key.read().unwrap_or_else(|e| e.into_inner()),
         ))
     }
 }
@@ -159,11 +173,16 @@ fn warn_if_expiring(path: &Path, validity: &Validity) {
     }
 }
 
-/// Reloads by result, and when the serving certificate expires.
+/// Reloads by result, when the serving certificate expires, and
+/// handshakes. Bad handshakes are not logged one by one (a scan of the port
+/// would flood the log): started minus completed is what failed after a
+/// valid ClientHello; garbage and plain HTTP never get that far.
 #[derive(Clone)]
 pub struct TlsMetrics {
     reloads: IntCounterVec,
     expiry: IntGauge,
+    handshakes_started: IntCounter,
+    handshakes_completed: IntCounter,
 }
 
 impl TlsMetrics {
@@ -185,7 +204,18 @@ impl TlsMetrics {
             "When the certificate being served expires (Unix time)",
         )
         .unwrap_or_else(|e| unreachable!("static metric options are valid: {e}"));
-        Self { reloads, expiry }
+        Self {
+            reloads,
+            expiry,
+            handshakes_started: counter(
+                "user_service_tls_handshakes_started_total",
+                "TLS handshakes whose ClientHello was accepted",
+            ),
+            handshakes_completed: counter(
+                "user_service_tls_handshakes_completed_total",
+                "TLS handshakes completed: connections served over TLS",
+            ),
+        }
     }
 
     fn serving(&self, validity: &Validity) {
@@ -202,6 +232,13 @@ impl TlsMetrics {
         vec![
             Box::new(self.reloads.clone()),
             Box::new(self.expiry.clone()),
+            Box::new(self.handshakes_started.clone()),
+            Box::new(self.handshakes_completed.clone()),
         ]
     }
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::new(name, help)
+        .unwrap_or_else(|e| unreachable!("static metric options are valid: {e}"))
 }

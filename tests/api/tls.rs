@@ -200,15 +200,12 @@ async fn wait_for_certificate(app: &TlsApp, ca: &Ca, expected: &[u8], what: &str
 }
 
 async fn metric(app: &TlsApp, ca: &Ca, name: &str) -> f64 {
-    let client = app.client(ca).build().unwrap();
-    let text = client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    metric_over(app, &app.client(ca).build().unwrap(), name).await
+}
+
+async fn metric_over(app: &TlsApp, client: &reqwest::Client, name: &str) -> f64 {
+    let response = client.get(app.url("/metrics")).send().await.unwrap();
+    let text = response.text().await.unwrap();
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("{name} in:\n{text}"))
@@ -503,4 +500,13 @@ async fn with_a_client_ca_only_clients_with_its_certificates_get_in() {
     let known = app.client(&ca).identity(member.identity()).build().unwrap();
     let response = known.get(app.url("/health")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+
+    // The two refused handshakes were counted, not logged.
+    let started = metric_over(&app, &known, "user_service_tls_handshakes_started_total").await;
+    let completed = metric_over(&app, &known, "user_service_tls_handshakes_completed_total").await;
+    assert!(completed >= 1.0, "{completed} completed");
+    assert!(
+        started - completed >= 2.0,
+        "{started} started, {completed} completed"
+    );
 }
