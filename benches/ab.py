@@ -30,7 +30,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402  (the shared harness: start, seed, wrk, settle)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PHASES = {"get": "0", "post": "100"}
+# phase: (path, wrk script, its write share, extra headers)
+PHASES = {
+    "get": ("/", "users.lua", "0", ()),
+    "post": ("/", "users.lua", "100", ()),
+    # A new connection per request: over TLS, a full handshake each.
+    "connect": ("/health", None, None, ("Connection: close",)),
+}
 
 
 def cpu_seconds(pid):
@@ -39,16 +45,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def serve(binary, db, port, rust_log="warn"):
+def serve(binary, db, port, rust_log="warn", tls=None):
     """Starts a server; with `rust_log` at `info` its request log goes to a
-    file next to the database (a file, as a log shipper would read it)."""
+    file next to the database (a file, as a log shipper would read it);
+    with `tls` (certificate, key) it serves HTTPS."""
     cmd = [binary, "serve", "--database-url", db, "--bind", f"127.0.0.1:{port}",
            "--workers", "1", "--durability", "full"]
+    if tls:
+        cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
     with open(db + ".log", "wb") as log:
         proc = subprocess.Popen(["taskset", "-c", load.SERVER_CPU] + cmd,
                                 env=dict(os.environ, RUST_LOG=rust_log),
                                 stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     load.wait_ready(url)
     return proc, url
 
@@ -77,6 +86,9 @@ def main():
     parser.add_argument("--phases", default="get,post")
     parser.add_argument("--rust-log", default="warn",
                         help="the servers' RUST_LOG; `info` logs every request (to a file)")
+    parser.add_argument("--tls", action="append", default=[], metavar="NAME",
+                        help="serve this variant over HTTPS (a self-signed P-256 "
+                             "certificate made with openssl); repeatable")
     args = parser.parse_args()
     load.need("wrk", "apt-get install wrk")
     load.need("taskset", "apt-get install util-linux")
@@ -85,6 +97,15 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ab-")
     seeded = os.path.join(tmp, "seeded.db")
     ids = os.path.join(tmp, "ids.txt")
+    tls = None
+    if args.tls:
+        load.need("openssl", "apt-get install openssl")
+        tls = (os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", tls[1], "-out", tls[0],
+                        "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                       check=True, capture_output=True)
     # Seeded once by the first binary, checkpointed and closed: one file,
     # so both variants read the very same pages.
     proc, url = serve(variants[0][1], seeded, 18100)
@@ -98,10 +119,13 @@ def main():
             db = os.path.join(tmp, f"{name}.db")
             for phase in phases:
                 copy_db(seeded, db)
-                proc, url = serve(binary, db, 18101, args.rust_log)
+                proc, url = serve(binary, db, 18101, args.rust_log,
+                                  tls if name in args.tls else None)
                 before = cpu_seconds(proc.pid)
-                r = load.wrk(url, "/", "users.lua", [ids, f"{pair}{name}", PHASES[phase]],
-                             args.duration, args.connections)
+                path, script, writes, headers = PHASES[phase]
+                r = load.wrk(url, path, script,
+                             [ids, f"{pair}{name}", writes] if script else [],
+                             args.duration, args.connections, headers)
                 cpu = cpu_seconds(proc.pid) - before
                 stop(proc)
                 requests = r["rps"] * args.duration
@@ -114,7 +138,8 @@ def main():
 
     (a, _), (b, _) = variants
     print(f"\n{args.users} users, {args.pairs} alternating pairs of {args.duration} s, "
-          f"{args.connections} connections, RUST_LOG={args.rust_log}; medians.\n")
+          f"{args.connections} connections, RUST_LOG={args.rust_log}"
+          f"{', over TLS: ' + ', '.join(args.tls) if args.tls else ''}; medians.\n")
     print(f"| phase | {a} req/s | {b} req/s | req/s {a}/{b} "
           f"| {a} us CPU/req | {b} us CPU/req | CPU {a}/{b} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

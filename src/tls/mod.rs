@@ -85,7 +85,8 @@ impl Tls {
             Some(ca) => versions.with_client_cert_verifier(client_verifier(ca, &provider)?),
         }
         .with_cert_resolver(Arc::clone(&current) as Arc<dyn ResolvesServerCert>);
-        // actix-web adds ALPN `h2` and `http/1.1` to the config it is given.
+        // actix-web adds ALPN `http/1.1` (and `h2` with its `http2` feature,
+        // which this build leaves out: BENCHMARKS.md, "HTTPS").
         Ok(Self {
             config,
             reloadable: Arc::new(reload::Reloadable::new(files, provider, current, metrics)),

@@ -212,7 +212,7 @@ async fn metric_over(app: &TlsApp, client: &reqwest::Client, name: &str) -> f64 
 }
 
 #[tokio::test]
-async fn a_user_round_trip_over_https_negotiates_http2_and_sends_hsts() {
+async fn a_user_round_trip_over_https_with_hsts() {
     let ca = Ca::new("round trip CA");
     let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
     let client = app.client(&ca).build().unwrap();
@@ -224,7 +224,9 @@ async fn a_user_round_trip_over_https_negotiates_http2_and_sends_hsts() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    assert_eq!(created.version(), reqwest::Version::HTTP_2, "ALPN h2");
+    // HTTP/1.1 only for now: HTTP/2 would take the binary over its size
+    // ceiling (BENCHMARKS.md, "HTTPS").
+    assert_eq!(created.version(), reqwest::Version::HTTP_11);
     assert_eq!(
         created.headers()["strict-transport-security"],
         "max-age=31536000"
@@ -238,9 +240,7 @@ async fn a_user_round_trip_over_https_negotiates_http2_and_sends_hsts() {
     assert_eq!(read.status(), StatusCode::OK);
     assert_eq!(read.json::<serde_json::Value>().await.unwrap(), user);
 
-    let http1 = app.client(&ca).http1_only().build().unwrap();
-    let page = http1.get(app.url("/")).send().await.unwrap();
-    assert_eq!(page.version(), reqwest::Version::HTTP_11);
+    let page = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("<html"));
 }
