@@ -10,7 +10,10 @@
 //! - [`logging`]: stderr logging; `info` lines batched, never blocking a request.
 //! - [`commands`]: the sub-commands (`serve`, `migrate`, `backup`, `export`,
 //!   `import`) that open a backend and run.
-//! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd.
+//! - [`probe`]: `wait-ready`, a dependency-free readiness poll for systemd
+//!   (over HTTPS too).
+//! - [`tls`]: HTTPS for the listener: certificates from PEM files, client
+//!   certificates, reloads on SIGHUP and on file changes.
 //! - [`domain`]: `Email`, `UserName`, `UserId`, `User`… parsed at the boundary;
 //!   no actix, no SQL.
 //! - [`routes`]: the route table, the dispatch to handlers, request shapes,
@@ -23,7 +26,7 @@
 //! - [`transfer`]: `export` and `import` between NDJSON/CSV files and any backend.
 //!
 //! Layers point one way: entry (`main`, `config`, `startup`, `commands`,
-//! `logging`, `probe`) → routes, transfer, storage, backends; routes and
+//! `logging`, `probe`, `tls`) → routes, transfer, storage, backends; routes and
 //! transfer → storage → domain; each backend → storage, domain. The rules and
 //! their reasons are in `tests/architecture.rs`, which enforces them.
 

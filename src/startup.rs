@@ -62,7 +62,7 @@ pub struct Application {
     server: Server,
     store: OpenStore,
     /// Reloads the TLS certificate while serving.
-    tls_watch: Option<tokio::task::JoinHandle<()>>,
+    tls_watcher: Option<tls::reload::Watcher>,
 }
 
 impl Application {
@@ -76,12 +76,9 @@ impl Application {
         let mut collectors = storage_metrics.collectors();
         collectors.extend(tls.iter().flat_map(Tls::collectors));
         let metrics = Metrics::new(collectors);
-        let tls_watch = tls
-            .as_ref()
-            .map(|tls| tls::reload::watch(Arc::clone(&tls.reloadable)));
         let listener = Listener {
             settings: &settings,
-            tls: tls.map(|tls| (tls.handshakes_completed(), tls.config)),
+            tls,
         };
         match &settings.database {
             DatabaseUrl::Sqlite(path) => {
@@ -99,7 +96,7 @@ impl Application {
                     path.display(),
                     settings.durability
                 );
-                let (port, server) = listener.serve(
+                let (port, server, tls_watcher) = listener.serve(
                     store.clone(),
                     sqlite::start_reply_relay,
                     metrics,
@@ -109,7 +106,7 @@ impl Application {
                     port,
                     server,
                     store: OpenStore::Sqlite(store),
-                    tls_watch,
+                    tls_watcher,
                 })
             }
             DatabaseUrl::Postgres(url) => {
@@ -130,12 +127,13 @@ impl Application {
                     url.redacted(),
                     settings.db_pool_size
                 );
-                let (port, server) = listener.serve(store.clone(), || {}, metrics, &described)?;
+                let (port, server, tls_watcher) =
+                    listener.serve(store.clone(), || {}, metrics, &described)?;
                 Ok(Self {
                     port,
                     server,
                     store: OpenStore::Postgres(store),
-                    tls_watch,
+                    tls_watcher,
                 })
             }
         }
@@ -154,9 +152,10 @@ impl Application {
     /// lets in-flight requests finish, then finishes queued writes,
     /// checkpoints and closes the database.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let watching = self.tls_watcher.map(tls::reload::Watcher::spawn);
         let served = self.server.await;
-        if let Some(watch) = self.tls_watch {
-            watch.abort();
+        if let Some(watching) = watching {
+            watching.abort();
         }
         let store = self.store;
         tokio::task::spawn_blocking(move || store.close())
@@ -171,21 +170,20 @@ impl Application {
 /// TLS when configured.
 struct Listener<'a> {
     settings: &'a Settings,
-    /// The listener's TLS config, and the count of completed handshakes.
-    tls: Option<(prometheus::IntCounter, rustls::ServerConfig)>,
+    tls: Option<Tls>,
 }
 
 impl Listener<'_> {
     /// Binds the listener and starts the HTTP workers on `store`, calling
-    /// `on_worker` on each worker thread as it starts; returns the port and the
-    /// running server.
+    /// `on_worker` on each worker thread as it starts; returns the port, the
+    /// running server and, with TLS, what reloads its certificate.
     fn serve<S: UserStore>(
         self,
         store: S,
         on_worker: fn(),
         metrics: Arc<Metrics>,
         described: &str,
-    ) -> Result<(u16, Server), StartupError> {
+    ) -> Result<(u16, Server, Option<tls::reload::Watcher>), StartupError> {
         let settings = self.settings;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Listen {
             addr: settings.bind,
@@ -231,10 +229,18 @@ impl Listener<'_> {
         .backlog(2048)
         .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT);
         let scheme = if self.tls.is_some() { "https" } else { "http" };
+        // Listening for SIGHUP before the server says it serves.
+        let watcher = self
+            .tls
+            .as_ref()
+            .map(|tls| tls::reload::Watcher::new(Arc::clone(&tls.reloadable)));
         let server = match self.tls {
-            Some((completed, config)) => server
-                .on_connect(move |_, _| completed.inc())
-                .listen_rustls_0_23(listener, config),
+            Some(tls) => {
+                let completed = tls.handshakes_completed();
+                server
+                    .on_connect(move |_, _| completed.inc())
+                    .listen_rustls_0_23(listener, tls.config)
+            }
             None => server.listen(listener),
         }
         .map_err(|source| StartupError::Listen {
@@ -247,7 +253,7 @@ impl Listener<'_> {
             settings.bind.ip(),
             settings.workers
         );
-        Ok((port, server))
+        Ok((port, server, watcher))
     }
 }
 

@@ -14,7 +14,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Layer {
     /// `main.rs`, `lib.rs`, `config/`, `startup.rs`, `commands/`, `logging/`,
-    /// `probe.rs`: reads flags, wires the parts together, runs a command.
+    /// `probe.rs`, `tls/`: reads flags, wires the parts together (the
+    /// listener and its TLS among them), runs a command.
     Entry,
     /// `routes/`, `error.rs`: HTTP, and the only place that knows actix.
     Routes,

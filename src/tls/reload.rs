@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use rustls::crypto::CryptoProvider;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::task::JoinHandle;
 
 use super::{certificate, warn_if_expiring, CurrentCertificate, TlsFiles, TlsMetrics};
@@ -96,34 +96,50 @@ fn fingerprint(files: &TlsFiles) -> Fingerprint {
     })
 }
 
-/// Reloads on `SIGHUP` and when a file changes, until the handle is
-/// aborted. Runs on the current tokio runtime; the file reads of a reload
-/// run on its blocking pool.
-pub fn watch(reloadable: Arc<Reloadable>) -> JoinHandle<()> {
-    // Listening before this returns: a SIGHUP the moment the server is up
-    // must reload, not end the process (its default action).
-    let mut hangup = match signal(SignalKind::hangup()) {
-        Ok(hangup) => Some(hangup),
-        Err(e) => {
-            log::warn!("cannot listen for SIGHUP ({e}); TLS reloads on file changes only");
-            None
-        }
-    };
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            let why = tokio::select! {
-                Some(()) = async { hangup.as_mut()?.recv().await } => "SIGHUP",
-                _ = tick.tick() => {
-                    if !reloadable.changed() {
-                        continue;
+/// Reloads on `SIGHUP` and when a file changes, once spawned.
+pub struct Watcher {
+    reloadable: Arc<Reloadable>,
+    hangup: Option<Signal>,
+}
+
+impl Watcher {
+    /// Listens for `SIGHUP` from now on: a SIGHUP the moment the server is
+    /// up must reload, not end the process (its default action). Needs a
+    /// tokio runtime.
+    pub fn new(reloadable: Arc<Reloadable>) -> Self {
+        let hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => Some(hangup),
+            Err(e) => {
+                log::warn!("cannot listen for SIGHUP ({e}); TLS reloads on file changes only");
+                None
+            }
+        };
+        Self { reloadable, hangup }
+    }
+
+    /// Watches until the handle is aborted. Runs on the current tokio
+    /// runtime; the file reads of a reload run on its blocking pool.
+    pub fn spawn(self) -> JoinHandle<()> {
+        let Self {
+            reloadable,
+            mut hangup,
+        } = self;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                let why = tokio::select! {
+                    Some(()) = async { hangup.as_mut()?.recv().await } => "SIGHUP",
+                    _ = tick.tick() => {
+                        if !reloadable.changed() {
+                            continue;
+                        }
+                        "a file changed"
                     }
-                    "a file changed"
-                }
-            };
-            let reloadable = Arc::clone(&reloadable);
-            let _ = tokio::task::spawn_blocking(move || reloadable.reload(why)).await;
-        }
-    })
+                };
+                let reloadable = Arc::clone(&reloadable);
+                let _ = tokio::task::spawn_blocking(move || reloadable.reload(why)).await;
+            }
+        })
+    }
 }
