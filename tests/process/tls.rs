@@ -16,13 +16,18 @@ fn wait_ready(address: &str, timeout: &str, cert: Option<&Path>) -> std::process
     run(&args)
 }
 
-/// A self-signed certificate for `localhost` and 127.0.0.1, and its key,
-/// written to `cert.pem` and `key.pem` in `dir`.
+/// A self-signed certificate for `localhost` and 127.0.0.1 valid for a
+/// year, and its key, written to `{name}.pem` and `{name}.key` in `dir`.
 fn self_signed(dir: &Path, name: &str) {
+    self_signed_for(dir, name, time::Duration::days(365));
+}
+
+fn self_signed_for(dir: &Path, name: &str, valid_for: time::Duration) {
     let key = rcgen::KeyPair::generate().unwrap();
-    let params =
+    let mut params =
         rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .unwrap();
+    params.not_after = time::OffsetDateTime::now_utc() + valid_for;
     let certificate = params.self_signed(&key).unwrap();
     std::fs::write(dir.join(format!("{name}.pem")), certificate.pem()).unwrap();
     std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
@@ -96,4 +101,31 @@ fn wait_ready_speaks_https_with_the_service_certificate_and_sighup_reloads() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert!(server.terminate().success());
+}
+
+#[test]
+fn a_certificate_that_expires_within_14_days_starts_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    self_signed_for(dir.path(), "soon", time::Duration::days(3));
+    let cert = dir.path().join("soon.pem");
+    let key = dir.path().join("soon.key");
+    let server = Server::start(
+        &dir.path().join("users.db"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let warned = |log: &[String]| {
+        log.iter().any(|line| {
+            line.contains("WARN") && line.contains("soon.pem") && line.contains("expires in 2 days")
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !warned(&server.log()) {
+        assert!(Instant::now() < deadline, "no warning: {:#?}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
