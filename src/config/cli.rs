@@ -94,7 +94,9 @@ pub struct WaitReadyArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Database to use: `sqlite://PATH` or a bare file path (created if
-    /// missing), or `postgres://user:password@host:port/database`.
+    /// missing), or `postgres://user:password@host:port/database`, with
+    /// `?sslmode=verify-full&sslrootcert=FILE` for verified TLS (libpq's
+    /// modes; default `prefer`).
     #[arg(
         long,
         env = "DATABASE_URL",

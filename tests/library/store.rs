@@ -2,10 +2,7 @@
 //! backend: `sqlite::*` on a fresh file, `postgres::*` on a fresh schema of
 //! `TEST_DATABASE_URL` (skipped, with one line saying so, when unset).
 
-#[path = "../support/skip.rs"]
-mod skip;
-#[path = "../support/postgres.rs"]
-mod support;
+use crate::support;
 
 use user_service::domain::{Email, NewUser, Timestamp, UserName, UserPatch};
 use user_service::storage::postgres::{PgOptions, PgStore};

@@ -5,12 +5,12 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use super::error::{store_error, OpenError};
 use super::migrate;
-use super::url::{connection_config, PostgresUrl};
+use super::url::{connection_config, connector, PostgresUrl};
 use crate::domain::User;
 use crate::storage::{BulkLoad, StoreError};
 
@@ -26,12 +26,10 @@ impl PgLoader {
     /// Migrates the database, connects and starts the import's transaction.
     pub async fn begin(url: &PostgresUrl) -> Result<Self, OpenError> {
         migrate::migrate(url).await?;
-        let failed = |e: tokio_postgres::Error| OpenError::Connect {
-            url: url.redacted(),
-            reason: e.to_string(),
-        };
+        let failed =
+            |e: tokio_postgres::Error| super::error::connect_error(url.redacted(), url.tls(), &e);
         let (client, connection) = connection_config(url)
-            .connect(NoTls)
+            .connect(connector(url)?)
             .await
             .map_err(failed)?;
         let driver = tokio::spawn(connection);

@@ -4,6 +4,7 @@
 use deadpool_postgres::PoolError;
 use tokio_postgres::error::SqlState;
 
+use super::tls::{SslMode, TlsOptions};
 use crate::storage::StoreError;
 
 /// Why the PostgreSQL backend could not start; one line for the operator.
@@ -61,4 +62,40 @@ pub(super) fn pool_error(error: PoolError) -> StoreError {
         }
         other => StoreError::Unavailable(other.to_string()),
     }
+}
+
+/// A failed connection as one line: the driver's message and its causes
+/// (the driver alone says only "error performing TLS handshake"), and for a
+/// certificate that did not verify, what `sslmode` asked for.
+pub(super) fn connect_error(
+    url: String,
+    tls: &TlsOptions,
+    error: &tokio_postgres::Error,
+) -> OpenError {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if reason.contains("invalid peer certificate") {
+        let mode = tls.mode;
+        reason.push_str(&format!(
+            " (sslmode={}: the server's certificate must chain to {}{})",
+            mode.name(),
+            tls.root_cert
+                .as_ref()
+                .map_or("the system's trusted roots".to_owned(), |p| format!(
+                    "sslrootcert {}",
+                    p.display()
+                )),
+            if mode == SslMode::VerifyFull {
+                " and name the host"
+            } else {
+                ""
+            }
+        ));
+    }
+    OpenError::Connect { url, reason }
 }

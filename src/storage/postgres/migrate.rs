@@ -2,10 +2,10 @@
 //! start-up under an advisory lock so instances starting together take
 //! turns instead of racing on the same DDL.
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::error::OpenError;
-use super::url::{connection_config, PostgresUrl};
+use super::url::{connection_config, connector, PostgresUrl};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -17,12 +17,10 @@ const MIGRATION_LOCK: i64 = 0x0075_7365_7273_7663;
 /// Connects to `url` and applies pending migrations; returns the versions
 /// applied now (empty when the schema was already current).
 pub async fn migrate(url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
-    let connect_error = |e: tokio_postgres::Error| OpenError::Connect {
-        url: url.redacted(),
-        reason: e.to_string(),
-    };
+    let connect_error =
+        |e: tokio_postgres::Error| super::error::connect_error(url.redacted(), url.tls(), &e);
     let (mut client, connection) = connection_config(url)
-        .connect(NoTls)
+        .connect(connector(url)?)
         .await
         .map_err(connect_error)?;
     let driver = tokio::spawn(connection);

@@ -6,17 +6,18 @@ mod bulk;
 mod error;
 mod migrate;
 mod queries;
+mod tls;
 mod url;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 pub use bulk::PgLoader;
 pub use error::OpenError;
 pub use migrate::migrate;
+pub use tls::{SslMode, TlsOptions};
 pub use url::PostgresUrl;
 
 use self::error::pool_error;
@@ -56,7 +57,7 @@ impl PgStore {
         migrate::migrate(&options.url).await?;
         let manager = Manager::from_config(
             connection_config(&options.url),
-            NoTls,
+            url::connector(&options.url)?,
             ManagerConfig {
                 // A connection the server closed is noticed by the driver and
                 // dropped at checkout; a query on one that died silently fails
