@@ -77,6 +77,10 @@ fn time_element(der: &[u8]) -> Option<(OffsetDateTime, &[u8])> {
     let tag = *der.first()?;
     let (contents, rest) = length_and_rest(&der[1..])?;
     let text = std::str::from_utf8(contents).ok()?;
+    // Byte offsets below are character offsets only in ASCII.
+    if !text.is_ascii() {
+        return None;
+    }
     let text = text.strip_suffix('Z')?;
     let (year, rest_of_time) = match tag {
         UTC_TIME if text.len() == 12 => {
@@ -178,6 +182,12 @@ mod tests {
             true,
         );
         assert_eq!(Validity::of(&local_time), None);
+        let not_ascii = certificate(
+            (UTC_TIME, "1é010100000Z"),
+            (UTC_TIME, "260101000000Z"),
+            true,
+        );
+        assert_eq!(Validity::of(&not_ascii), None);
         let month_13 = certificate(
             (UTC_TIME, "251301000000Z"),
             (UTC_TIME, "260101000000Z"),
