@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use user_service::config::DatabaseUrl;
 use user_service::config::Settings;
 use user_service::startup::Application;
+use user_service::tls::TlsFiles;
 
 use crate::skip;
 
@@ -43,6 +44,23 @@ fn tool(env: &str, default: &str) -> Option<PathBuf> {
 /// Starts the server (with `token` if given) and a browser on its page, or
 /// returns `None` after saying once why the browser tests are skipped.
 async fn open_page(token: Option<&str>) -> Option<Page> {
+    open_page_with(token, false).await
+}
+
+/// A self-signed certificate for `localhost` in `dir`: (cert, key, PEM).
+fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, &pem).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path, pem)
+}
+
+/// As [`open_page`]; with `tls`, the server speaks HTTPS with a self-signed
+/// certificate that the browser is told to accept.
+async fn open_page_with(token: Option<&str>, tls: bool) -> Option<Page> {
     static SAID: Once = Once::new();
     let chromium = tool("CHROMIUM", "/usr/bin/chromium");
     let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
@@ -61,15 +79,24 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
     };
 
     let dir = tempfile::tempdir().unwrap();
+    let certificate = tls.then(|| self_signed(dir.path()));
     let settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap(),
         workers: std::num::NonZeroUsize::new(2).unwrap(),
         api_tokens: token.map(|t| vec![t.to_owned()]).unwrap_or_default(),
+        tls: certificate.as_ref().map(|(cert, key, _)| TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: None,
+        }),
         ..Settings::new(DatabaseUrl::Sqlite(dir.path().join("users.db")))
     };
 
     let app = Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
+    let base = match tls {
+        true => format!("https://localhost:{}", app.port()),
+        false => format!("http://127.0.0.1:{}", app.port()),
+    };
     let server = app.handle();
     tokio::spawn(app.run_until_stopped());
 
@@ -86,6 +113,7 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
         .expect("start chromedriver");
     let profile = dir.path().join("profile");
     let capabilities = json!({
+        "acceptInsecureCerts": tls,
         "goog:chromeOptions": {
             "binary": chromium,
             // As root in a container Chromium needs --no-sandbox; the
@@ -128,7 +156,16 @@ async fn open_page(token: Option<&str>) -> Option<Page> {
         server,
         driver,
         base,
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        http: match &certificate {
+            None => reqwest::Client::builder().no_proxy().build().unwrap(),
+            Some((_, _, pem)) => reqwest::Client::builder()
+                .no_proxy()
+                .use_rustls_tls()
+                .add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap())
+                .resolve("localhost", ([127, 0, 0, 1], 0).into())
+                .build()
+                .unwrap(),
+        },
         token: token.map(str::to_owned),
         _dir: dir,
     })
@@ -471,5 +508,26 @@ async fn when_the_service_is_gone_the_page_says_so_and_offers_a_retry() {
         "The service cannot be reached. Check that it is running. Try again",
     )
     .await;
+    page.close().await;
+}
+
+/// The page over HTTPS: served, scripted and talking to the API as over
+/// plain HTTP (its requests are to its own origin).
+#[tokio::test]
+async fn the_page_works_over_https() {
+    let Some(page) = open_page_with(None, true).await else {
+        return;
+    };
+    assert!(page.base.starts_with("https://"));
+    page.visit().await;
+    page.until_text("#list-status", "No users yet. Add the first one above.")
+        .await;
+    page.fill("#create-email", "tls@example.com").await;
+    page.fill("#create-name", "Over HTTPS").await;
+    page.click("#create-submit").await;
+    page.expect_names(&["Over HTTPS"]).await;
+    page.seed(&[("second@example.com", "Second")]).await;
+    page.visit().await;
+    page.expect_names(&["Second", "Over HTTPS"]).await;
     page.close().await;
 }
