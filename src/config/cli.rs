@@ -317,30 +317,26 @@ fn tls_files(
     key: Option<PathBuf>,
     client_ca: Option<PathBuf>,
 ) -> Option<TlsFiles> {
-    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-    let locate = |path: PathBuf| credential_path(credentials.as_deref(), path);
     Some(TlsFiles {
-        cert: locate(cert?),
-        key: locate(key?),
-        client_ca: client_ca.map(locate),
+        cert: credential_path(cert?),
+        key: credential_path(key?),
+        client_ca: client_ca.map(credential_path),
     })
 }
 
 impl WaitReadyArgs {
     /// `--tls-cert`, found where the service finds it.
     pub fn tls_cert(&self) -> Option<PathBuf> {
-        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-        let path = self.tls_cert.clone()?;
-        Some(credential_path(credentials.as_deref(), path))
+        self.tls_cert.clone().map(credential_path)
     }
 }
 
 /// systemd's `LoadCredential=` puts files in `$CREDENTIALS_DIRECTORY`,
 /// readable by the service alone while it runs: a relative path names one
 /// of them there. Elsewhere a path is used as given.
-fn credential_path(credentials: Option<&std::path::Path>, path: PathBuf) -> PathBuf {
-    match credentials {
-        Some(dir) if path.is_relative() => dir.join(path),
+fn credential_path(path: PathBuf) -> PathBuf {
+    match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir) if path.is_relative() => PathBuf::from(dir).join(path),
         _ => path,
     }
 }
