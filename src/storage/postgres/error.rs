@@ -79,7 +79,7 @@ pub(super) fn connect_error(
         reason.push_str(&cause.to_string());
         source = cause.source();
     }
-    if reason.contains("invalid peer certificate") {
+    if refused_certificate(error) {
         let mode = tls.mode;
         reason.push_str(&format!(
             " (sslmode={}: the server's certificate must chain to {}{})",
@@ -98,4 +98,16 @@ pub(super) fn connect_error(
         ));
     }
     OpenError::Connect { url, reason }
+}
+
+/// Whether rustls refused the server's certificate somewhere in `error`'s
+/// causes (the connector's `io::Error` carries the rustls error).
+fn refused_certificate(error: &tokio_postgres::Error) -> bool {
+    std::iter::successors(std::error::Error::source(error), |cause| cause.source()).any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+    })
 }
