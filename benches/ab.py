@@ -36,6 +36,8 @@ PHASES = {
     "post": ("/", "users.lua", "100", ()),
     # A new connection per request: over TLS, a full handshake each.
     "connect": ("/health", None, None, ("Connection: close",)),
+    # A page of 100 users for a client that takes only brotli.
+    "list-br": ("/users?limit=100", None, None, ("Accept-Encoding: br",)),
 }
 
 

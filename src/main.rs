@@ -25,10 +25,10 @@ fn main() -> ExitCode {
         Command::WaitReady(args) => user_service::probe::wait_ready(
             &args.address,
             std::time::Duration::from_secs(args.timeout),
-            args.tls_cert().as_deref(),
+            args.tls().as_ref(),
         ),
         Command::Openapi => {
-            println!("{}", user_service::routes::openapi_document());
+            print!("{}", user_service::routes::openapi_document());
             Ok(())
         }
     };

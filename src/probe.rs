@@ -1,27 +1,41 @@
 //! `user-service wait-ready`: polls a running service's `/ready` until it
 //! answers 200, for systemd's `ExecStartPost` and scripts on machines with no
 //! HTTP client installed. HTTP/1.0 over a TCP socket, or over TLS when given
-//! the service's certificate file.
+//! the service's certificate file (and a client certificate for a service
+//! that asks for one).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::ResolvesClientCert;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 
-/// Polls `http://{address}/ready` (`https://` with `tls_cert`, the file the
-/// service serves from) until 200 or `timeout`; `Err` says what was seen
-/// last.
-pub fn wait_ready(address: &str, timeout: Duration, tls_cert: Option<&Path>) -> Result<(), String> {
+/// How the probe speaks TLS.
+#[derive(Debug, Clone)]
+pub struct ProbeTls {
+    /// The service's `--tls-cert`: the one certificate trusted.
+    pub server_cert: PathBuf,
+    /// A certificate (chain) and key to present, for a service started
+    /// with `--tls-client-ca`.
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
+/// Polls `http://{address}/ready` (`https://` with `tls`) until 200 or
+/// `timeout`; `Err` says what was seen last. Files that cannot be used are
+/// an error at once, not after the timeout.
+pub fn wait_ready(address: &str, timeout: Duration, tls: Option<&ProbeTls>) -> Result<(), String> {
+    let tls = tls.map(client_config).transpose()?;
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
-        match probe(address, tls_cert) {
+        match probe(address, tls.as_ref()) {
             Ok(200) => return Ok(()),
             Ok(status) => last = format!("/ready answered {status}"),
             Err(e) => last = e,
@@ -34,7 +48,7 @@ pub fn wait_ready(address: &str, timeout: Duration, tls_cert: Option<&Path>) -> 
     ))
 }
 
-fn probe(address: &str, tls_cert: Option<&Path>) -> Result<u16, String> {
+fn probe(address: &str, tls: Option<&Arc<ClientConfig>>) -> Result<u16, String> {
     let target: SocketAddr = address
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {address}: {e}"))?
@@ -45,9 +59,9 @@ fn probe(address: &str, tls_cert: Option<&Path>) -> Result<u16, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .map_err(|e| e.to_string())?;
-    let mut stream: Box<dyn ReadWrite> = match tls_cert {
+    let mut stream: Box<dyn ReadWrite> = match tls {
         None => Box::new(stream),
-        Some(path) => Box::new(tls_stream(stream, address, path)?),
+        Some(config) => Box::new(tls_stream(stream, address, config)?),
     };
     stream
         .write_all(format!("GET /ready HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
@@ -67,15 +81,12 @@ fn probe(address: &str, tls_cert: Option<&Path>) -> Result<u16, String> {
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
-/// A TLS connection that trusts exactly the leaf certificate in `path`:
-/// the probe runs beside the service and reads the same file, so no CA is
-/// needed, and a self-signed certificate works as well as any.
-fn tls_stream(
-    tcp: TcpStream,
-    address: &str,
-    path: &Path,
-) -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
-    let leaf = crate::tls::read_certificates(path)
+/// A TLS client that trusts exactly the leaf certificate in
+/// `server_cert`: the probe runs beside the service and reads the same
+/// file, so no CA is needed, and a self-signed certificate works as well as
+/// any.
+fn client_config(tls: &ProbeTls) -> Result<Arc<ClientConfig>, String> {
+    let leaf = crate::tls::read_certificates(&tls.server_cert)
         .map_err(|e| e.to_string())?
         .swap_remove(0);
     let provider = crate::tls::provider();
@@ -83,13 +94,49 @@ fn tls_stream(
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned { leaf, provider }))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(Pinned {
+            leaf,
+            provider: Arc::clone(&provider),
+        }));
+    let config = match &tls.client {
+        None => config.with_no_client_auth(),
+        Some((cert, key)) => {
+            let identity = crate::tls::load_identity(cert, key, &provider)
+                .map_err(|e| format!("client certificate: {e}"))?;
+            config.with_client_cert_resolver(Arc::new(Presenting(identity)))
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+fn tls_stream(
+    tcp: TcpStream,
+    address: &str,
+    config: &Arc<ClientConfig>,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, String> {
     let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
     let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
         .map_err(|e| format!("{address}: {e}"))?;
-    let connection = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let connection = ClientConnection::new(Arc::clone(config), name).map_err(|e| e.to_string())?;
     Ok(StreamOwned::new(connection, tcp))
+}
+
+/// Presents one client certificate to whichever server asks.
+#[derive(Debug)]
+struct Presenting(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Presenting {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// Accepts the one certificate the service is configured with, and checks

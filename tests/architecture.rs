@@ -13,7 +13,7 @@ use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Layer {
-    /// `main.rs`, `lib.rs`, `config/`, `startup.rs`, `commands/`, `logging/`,
+    /// `main.rs`, `lib.rs`, `config/`, `startup/`, `commands/`, `logging/`,
     /// `probe.rs`, `tls/`: reads flags, wires the parts together (the
     /// listener and its TLS among them), runs a command.
     Entry,

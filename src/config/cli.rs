@@ -13,6 +13,7 @@ use super::settings::{
 };
 use super::values::{parse_database_url, parse_origin, parse_size, DatabaseUrl, DurabilityArg};
 use crate::logging::LogFormat;
+use crate::probe::ProbeTls;
 use crate::routes::RateLimitSetting;
 use crate::tls::TlsFiles;
 use crate::transfer::{Format, OnError};
@@ -89,6 +90,26 @@ pub struct WaitReadyArgs {
     /// A relative path is looked up in `$CREDENTIALS_DIRECTORY` when set.
     #[arg(long, env = "TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
+
+    /// With `--tls-cert`: present this client certificate (PEM chain, leaf
+    /// first), for a service started with `--tls-client-ca`. Needs
+    /// `--tls-client-key`; relative paths as `--tls-cert`.
+    #[arg(
+        long,
+        env = "PROBE_TLS_CLIENT_CERT",
+        value_name = "FILE",
+        requires_all = ["tls_cert", "tls_client_key"]
+    )]
+    pub tls_client_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-client-cert` (PEM).
+    #[arg(
+        long,
+        env = "PROBE_TLS_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "tls_client_cert"
+    )]
+    pub tls_client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -325,9 +346,17 @@ fn tls_files(
 }
 
 impl WaitReadyArgs {
-    /// `--tls-cert`, found where the service finds it.
-    pub fn tls_cert(&self) -> Option<PathBuf> {
-        self.tls_cert.clone().map(credential_path)
+    /// How to speak TLS, with the files found where the service finds its
+    /// own.
+    pub fn tls(&self) -> Option<ProbeTls> {
+        Some(ProbeTls {
+            server_cert: credential_path(self.tls_cert.clone()?),
+            client: self
+                .tls_client_cert
+                .clone()
+                .zip(self.tls_client_key.clone())
+                .map(|(cert, key)| (credential_path(cert), credential_path(key))),
+        })
     }
 }
 

@@ -25,6 +25,6 @@ pub use app::{app, HttpSettings};
 pub use auth::ApiTokens;
 pub use compression::MIN_COMPRESSED_BYTES;
 pub use http_metrics::Metrics;
-pub use openapi::document as openapi_document;
+pub use openapi::{document as openapi_document, generate as generate_openapi_document};
 pub use rate_limit::{parse_rate, Rate, RateLimitSetting, RateLimiter};
 pub use table::{Route, RouteSpec, TABLE};

@@ -22,6 +22,9 @@ use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 use time::OffsetDateTime;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 
 pub use self::certificate::{read_certificates, CertificateError};
 pub use self::validity::Validity;
@@ -29,6 +32,13 @@ pub use self::validity::Validity;
 /// A certificate that expires sooner than this is warned about, at start-up
 /// and on every reload.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Time a client has to finish the TLS handshake; a client that stalls in
+/// it holds a connection no longer than this.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The protocols offered by ALPN, preferred first.
+const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// The files TLS is served from (`--tls-cert`, `--tls-key`,
 /// `--tls-client-ca`).
@@ -57,11 +67,22 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A certificate chain and its key from PEM files, checked as the
+/// listener's are (the key matches, the leaf has not expired): for a client
+/// that presents a certificate.
+pub fn load_identity(
+    cert: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+) -> Result<Arc<CertifiedKey>, CertificateError> {
+    certificate::load(cert, key, provider).map(|served| served.key)
+}
+
 /// TLS for the listener, loaded and checked, and what reloads it.
 pub struct Tls {
     /// For the listener.
-    pub config: ServerConfig,
-    /// For [`reload::watch`].
+    pub handshake: Handshake,
+    /// For [`reload::Watcher`].
     pub reloadable: Arc<reload::Reloadable>,
 }
 
@@ -80,15 +101,19 @@ impl Tls {
         let versions = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"));
-        let config = match &files.client_ca {
+        let mut config = match &files.client_ca {
             None => versions.with_no_client_auth(),
             Some(ca) => versions.with_client_cert_verifier(client_verifier(ca, &provider)?),
         }
         .with_cert_resolver(Arc::clone(&current) as Arc<dyn ResolvesServerCert>);
-        // actix-web adds ALPN `http/1.1` (and `h2` with its `http2` feature,
-        // which this build leaves out: BENCHMARKS.md, "HTTPS").
+        config.alpn_protocols = ALPN.iter().map(|protocol| protocol.to_vec()).collect();
+        let handshake = Handshake {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            completed: metrics.handshakes_completed.clone(),
+            failed: metrics.handshakes_failed.clone(),
+        };
         Ok(Self {
-            config,
+            handshake,
             reloadable: Arc::new(reload::Reloadable::new(files, provider, current, metrics)),
         })
     }
@@ -97,11 +122,33 @@ impl Tls {
     pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
         self.reloadable.metrics().collectors()
     }
+}
 
-    /// Counts a connection whose handshake completed; the listener calls it
-    /// once per connection.
-    pub fn handshakes_completed(&self) -> IntCounter {
-        self.reloadable.metrics().handshakes_completed.clone()
+/// The server's side of the handshake, within [`HANDSHAKE_TIMEOUT`],
+/// counted by outcome.
+#[derive(Clone)]
+pub struct Handshake {
+    acceptor: TlsAcceptor,
+    completed: IntCounter,
+    failed: IntCounter,
+}
+
+impl Handshake {
+    /// The TLS stream, or `None` when the client did not complete a
+    /// handshake in time (plain HTTP, garbage, an old protocol version, no
+    /// acceptable client certificate, silence). Failures are counted, not
+    /// logged: a scan of the port would flood the log.
+    pub async fn accept(&self, stream: TcpStream) -> Option<TlsStream<TcpStream>> {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => {
+                self.completed.inc();
+                Some(stream)
+            }
+            Ok(Err(_)) | Err(_) => {
+                self.failed.inc();
+                None
+            }
+        }
     }
 }
 
@@ -175,15 +222,15 @@ fn warn_if_expiring(path: &Path, validity: &Validity) {
 }
 
 /// Reloads by result, when the serving certificate expires, and
-/// handshakes. Bad handshakes are not logged one by one (a scan of the port
-/// would flood the log): started minus completed is what failed after a
-/// valid ClientHello; garbage and plain HTTP never get that far.
+/// handshakes: started (a ClientHello was read), completed, failed (for any
+/// reason, garbage and plain HTTP included).
 #[derive(Clone)]
 pub struct TlsMetrics {
     reloads: IntCounterVec,
     expiry: IntGauge,
     handshakes_started: IntCounter,
     handshakes_completed: IntCounter,
+    handshakes_failed: IntCounter,
 }
 
 impl TlsMetrics {
@@ -216,6 +263,11 @@ impl TlsMetrics {
                 "user_service_tls_handshakes_completed_total",
                 "TLS handshakes completed: connections served over TLS",
             ),
+            handshakes_failed: counter(
+                "user_service_tls_handshakes_failed_total",
+                "TLS connections closed before their handshake completed: not TLS, refused \
+                 protocol version or client certificate, or no handshake in time",
+            ),
         }
     }
 
@@ -235,6 +287,7 @@ impl TlsMetrics {
             Box::new(self.expiry.clone()),
             Box::new(self.handshakes_started.clone()),
             Box::new(self.handshakes_completed.clone()),
+            Box::new(self.handshakes_failed.clone()),
         ]
     }
 }

@@ -224,9 +224,8 @@ async fn a_user_round_trip_over_https_with_hsts() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    // HTTP/1.1 only for now: HTTP/2 would take the binary over its size
-    // ceiling (BENCHMARKS.md, "HTTPS").
-    assert_eq!(created.version(), reqwest::Version::HTTP_11);
+    // The client offers h2 and http/1.1 by ALPN; the server picks h2.
+    assert_eq!(created.version(), reqwest::Version::HTTP_2);
     assert_eq!(
         created.headers()["strict-transport-security"],
         "max-age=31536000"
@@ -243,6 +242,61 @@ async fn a_user_round_trip_over_https_with_hsts() {
     let page = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("<html"));
+}
+
+/// A client that offers only `http/1.1` by ALPN is served HTTP/1.1 on the
+/// same port.
+#[tokio::test]
+async fn a_client_without_http2_is_served_http_1_1() {
+    let ca = Ca::new("HTTP/1.1 CA");
+    let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
+    let client = app.client(&ca).http1_only().build().unwrap();
+
+    let created = client
+        .post(app.url("/users"))
+        .json(&json!({"email": "h1@example.com", "name": "Aitch One"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.version(), reqwest::Version::HTTP_11);
+    assert_eq!(
+        created.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+}
+
+/// Requests on one HTTP/2 connection run side by side, each answered on
+/// its own stream.
+#[tokio::test]
+async fn many_requests_share_one_http2_connection() {
+    let ca = Ca::new("HTTP/2 streams CA");
+    let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
+    let client = app.client(&ca).http2_prior_knowledge().build().unwrap();
+
+    let creates = (0..20).map(|i| {
+        client
+            .post(app.url("/users"))
+            .json(&json!({"email": format!("stream{i}@example.com"), "name": "Stream"}))
+            .send()
+    });
+    for created in futures::future::join_all(creates).await {
+        let created = created.unwrap();
+        assert_eq!(created.version(), reqwest::Version::HTTP_2);
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    let listed = client
+        .get(app.url("/users?limit=100"))
+        .send()
+        .await
+        .unwrap();
+    let listed: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 20, "{listed}");
+    assert_eq!(
+        metric(&app, &ca, "user_service_tls_handshakes_completed_total").await,
+        // This client's one connection, and `metric`'s own.
+        2.0
+    );
 }
 
 /// A plain-HTTP server sends no HSTS: it would be a promise it cannot keep.
@@ -322,6 +376,9 @@ async fn tls_1_1_plain_http_garbage_and_stalled_handshakes_are_closed_and_servin
     let client = app.client(&ca).build().unwrap();
     let response = client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // All four counted, though only TLS 1.1 sent a ClientHello.
+    let failed = metric_over(&app, &client, "user_service_tls_handshakes_failed_total").await;
+    assert_eq!(failed, 4.0);
 }
 
 /// Start-up with `cert` (none: no file) and `key` in the files fails, before
@@ -504,9 +561,11 @@ async fn with_a_client_ca_only_clients_with_its_certificates_get_in() {
     // The two refused handshakes were counted, not logged.
     let started = metric_over(&app, &known, "user_service_tls_handshakes_started_total").await;
     let completed = metric_over(&app, &known, "user_service_tls_handshakes_completed_total").await;
+    let failed = metric_over(&app, &known, "user_service_tls_handshakes_failed_total").await;
     assert!(completed >= 1.0, "{completed} completed");
     assert!(
         started - completed >= 2.0,
         "{started} started, {completed} completed"
     );
+    assert_eq!(failed, 2.0);
 }

@@ -103,6 +103,75 @@ fn wait_ready_speaks_https_with_the_service_certificate_and_sighup_reloads() {
     assert!(server.terminate().success());
 }
 
+/// A CA (`ca.pem`) and a client certificate it signed (`client.pem`,
+/// `client.key`) in `dir`.
+fn client_ca_and_certificate(dir: &Path) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut client = rcgen::CertificateParams::new(vec!["probe.test".to_owned()]).unwrap();
+    client.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client.signed_by(&key, &ca).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("client.pem"), client.pem()).unwrap();
+    std::fs::write(dir.join("client.key"), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn wait_ready_presents_a_client_certificate_to_a_service_that_asks_for_one() {
+    let dir = tempfile::tempdir().unwrap();
+    self_signed(dir.path(), "cert");
+    client_ca_and_certificate(dir.path());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let server = Server::start(
+        &dir.path().join("users.db"),
+        &[
+            "--tls-cert",
+            &path("cert.pem"),
+            "--tls-key",
+            &path("cert.key"),
+            "--tls-client-ca",
+            &path("ca.pem"),
+        ],
+    );
+    let address = server.address.trim_start_matches("https://").to_owned();
+
+    let anonymous = wait_ready(&address, "1", Some(&dir.path().join("cert.pem")));
+    assert!(!anonymous.status.success());
+
+    let mut args = vec!["wait-ready", "--address", &address, "--timeout", "10"];
+    let files = [path("cert.pem"), path("client.pem"), path("client.key")];
+    args.extend(["--tls-cert", &files[0]]);
+    args.extend([
+        "--tls-client-cert",
+        &files[1],
+        "--tls-client-key",
+        &files[2],
+    ]);
+    let ready = run(&args);
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+
+    // A key that is not the certificate's: refused at once, naming it.
+    let last = args.len() - 1;
+    args[last] = &files[0];
+    let started = Instant::now();
+    let bad = run(&args);
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        said.contains("client certificate") && said.contains("cert.pem"),
+        "{said}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{said}");
+}
+
 #[test]
 fn a_certificate_that_expires_within_14_days_starts_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
