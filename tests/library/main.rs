@@ -1,6 +1,6 @@
 //! Tests of the library's own interfaces, without a server: the storage
 //! contract on both backends (`store`), TLS to a PostgreSQL that requires it
-//! (`postgres_tls`) and property tests of the boundary parsers and the
+//! (`postgres_tls`; the contract runs over it too) and property tests of the boundary parsers and the
 //! cursor codec (`properties`). One binary, so one link.
 
 mod postgres_tls;

@@ -12,7 +12,7 @@ use user_service::storage::postgres::{PgOptions, PgStore, PostgresUrl};
 use user_service::storage::{ListQuery, StorageMetrics, UserStore};
 
 /// The TLS test URL, or `None` after saying why the tests are skipped.
-fn tls_url() -> Option<String> {
+pub fn tls_url() -> Option<String> {
     static SAID: Once = Once::new();
     let url = std::env::var("TEST_DATABASE_TLS_URL").ok();
     if crate::skip::skip_unless_ci(
@@ -77,6 +77,17 @@ async fn verify_full_connects_and_the_store_works_over_it() {
         .unwrap();
     assert_eq!(page.users, vec![renamed]);
     store.delete(created.id).await.unwrap();
+    store.close();
+}
+
+/// With the server's certificate hashed into SCRAM (`SCRAM-SHA-256-PLUS`),
+/// `channel_binding=require` connects; without a hash it could not.
+#[tokio::test]
+async fn scram_binds_to_the_tls_channel() {
+    let Some(url) = tls_url() else { return };
+    let store = connect(&format!("{url}&channel_binding=require"))
+        .await
+        .expect("channel binding is offered and accepted");
     store.close();
 }
 

@@ -283,6 +283,20 @@ macro_rules! contract_tests {
                 }
             )*
         }
+        /// Once more over `sslmode=verify-full` to a server that requires
+        /// TLS (`TEST_DATABASE_TLS_URL`).
+        mod postgres_tls {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $contract() {
+                    let Some(store) = super::postgres_tls_store().await else {
+                        return;
+                    };
+                    super::$contract(store.clone()).await;
+                    store.close();
+                }
+            )*
+        }
     };
 }
 
@@ -321,6 +335,22 @@ async fn postgres_store() -> Option<PgStore> {
         return None;
     }
     let (url, _) = support::fresh_schema_named().await;
+    Some(
+        PgStore::connect(&PgOptions {
+            url,
+            pool_size: 4,
+            metrics: StorageMetrics::new(),
+        })
+        .await
+        .unwrap(),
+    )
+}
+
+/// A store on a fresh schema over verified TLS, or `None` (said once)
+/// without `TEST_DATABASE_TLS_URL`.
+async fn postgres_tls_store() -> Option<PgStore> {
+    let base = crate::postgres_tls::tls_url()?;
+    let (url, _) = support::fresh_schema_in(&base).await;
     Some(
         PgStore::connect(&PgOptions {
             url,

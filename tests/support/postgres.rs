@@ -3,7 +3,7 @@
 
 use std::sync::Once;
 
-use user_service::storage::postgres::PostgresUrl;
+use user_service::storage::postgres::{self, PostgresUrl};
 
 /// Whether the PostgreSQL variants must be skipped (no `TEST_DATABASE_URL`):
 /// says so once per test binary, naming `what` was skipped; under `CI=true`
@@ -22,12 +22,17 @@ pub fn skipped(what: &str) -> bool {
 /// Creates an empty schema in the test database; returns the test URL with
 /// that schema first on the `search_path`, and the schema's name.
 pub async fn fresh_schema_named() -> (PostgresUrl, String) {
-    let base = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    fresh_schema_in(&std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL")).await
+}
+
+/// Creates an empty schema in the database `base` names, connecting the way
+/// the service does (TLS as its `sslmode` says); returns `base` with that
+/// schema first on the `search_path`, and the schema's name.
+pub async fn fresh_schema_in(base: &str) -> (PostgresUrl, String) {
     let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
-    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+    let (client, driver) = postgres::connect(&PostgresUrl::parse(base).expect("a PostgreSQL URL"))
         .await
-        .expect("connect to TEST_DATABASE_URL");
-    let driver = tokio::spawn(connection);
+        .unwrap_or_else(|e| panic!("connect to the test database: {e}"));
     client
         .batch_execute(&format!("CREATE SCHEMA {schema}"))
         .await

@@ -4,13 +4,12 @@
 use std::collections::HashSet;
 
 use time::OffsetDateTime;
-use tokio::task::JoinHandle;
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use super::error::{store_error, OpenError};
 use super::migrate;
-use super::url::{connection_config, connector, PostgresUrl};
+use super::url::{connect, Driver, PostgresUrl};
 use crate::domain::User;
 use crate::storage::{BulkLoad, StoreError};
 
@@ -19,7 +18,7 @@ use crate::storage::{BulkLoad, StoreError};
 pub struct PgLoader {
     client: Client,
     insert: Statement,
-    driver: JoinHandle<Result<(), tokio_postgres::Error>>,
+    driver: Driver,
 }
 
 impl PgLoader {
@@ -28,11 +27,7 @@ impl PgLoader {
         migrate::migrate(url).await?;
         let failed =
             |e: tokio_postgres::Error| super::error::connect_error(url.redacted(), url.tls(), &e);
-        let (client, connection) = connection_config(url)
-            .connect(connector(url)?)
-            .await
-            .map_err(failed)?;
-        let driver = tokio::spawn(connection);
+        let (client, driver) = connect(url).await?;
         client.batch_execute("BEGIN").await.map_err(failed)?;
         // One statement per batch whatever its size; rows that collide on id
         // or email (with stored rows or each other) are left out and not

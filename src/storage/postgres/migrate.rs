@@ -5,7 +5,7 @@
 use tokio_postgres::Client;
 
 use super::error::OpenError;
-use super::url::{connection_config, connector, PostgresUrl};
+use super::url::{connect, PostgresUrl};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -17,13 +17,7 @@ const MIGRATION_LOCK: i64 = 0x0075_7365_7273_7663;
 /// Connects to `url` and applies pending migrations; returns the versions
 /// applied now (empty when the schema was already current).
 pub async fn migrate(url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
-    let connect_error =
-        |e: tokio_postgres::Error| super::error::connect_error(url.redacted(), url.tls(), &e);
-    let (mut client, connection) = connection_config(url)
-        .connect(connector(url)?)
-        .await
-        .map_err(connect_error)?;
-    let driver = tokio::spawn(connection);
+    let (mut client, driver) = connect(url).await?;
     let result = apply(&mut client, url).await;
     drop(client);
     // The connection task ends once the client is gone.

@@ -3,6 +3,7 @@
 //! in process memory, so any number of instances can serve one database.
 
 mod bulk;
+mod channel_binding;
 mod error;
 mod migrate;
 mod queries;
@@ -18,7 +19,7 @@ pub use bulk::PgLoader;
 pub use error::OpenError;
 pub use migrate::migrate;
 pub use tls::{SslMode, TlsOptions};
-pub use url::PostgresUrl;
+pub use url::{connect, Driver, PostgresUrl};
 
 use self::error::pool_error;
 use self::url::{connection_config, CONNECT_TIMEOUT};

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tokio_postgres::Client;
+
 use super::tls::{SslMode, TlsOptions};
 
 /// How long a new connection may take before the attempt counts as failed
@@ -89,6 +91,21 @@ pub(super) fn connector(url: &PostgresUrl) -> Result<super::tls::PgTls, super::O
         reason,
     })
 }
+
+/// One connection outside the pool, made as the pool makes them (the same
+/// settings and TLS), its driver spawned on the runtime: for migrations,
+/// `import`'s bulk load, and tools. The driver ends when the client is
+/// dropped.
+pub async fn connect(url: &PostgresUrl) -> Result<(Client, Driver), super::OpenError> {
+    let (client, connection) = connection_config(url)
+        .connect(connector(url)?)
+        .await
+        .map_err(|e| super::error::connect_error(url.redacted(), url.tls(), &e))?;
+    Ok((client, tokio::spawn(connection)))
+}
+
+/// The task that drives one connection's socket.
+pub type Driver = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
 /// The URL's settings plus the service's defaults for what it leaves out.
 pub(super) fn connection_config(url: &PostgresUrl) -> tokio_postgres::Config {
