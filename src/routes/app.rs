@@ -71,8 +71,10 @@ pub fn app<S: UserStore>(
 
 /// `Strict-Transport-Security` for a year. Not `includeSubDomains`: the
 /// service cannot know what else runs under its domain.
+pub const HSTS: &str = "max-age=31536000";
+
 fn hsts() -> DefaultHeaders {
-    DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+    DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, HSTS))
 }
 
 /// Cross-origin access for the configured origins only, with the methods

@@ -21,7 +21,7 @@ mod schema;
 mod table;
 mod users;
 
-pub use app::{app, HttpSettings};
+pub use app::{app, HttpSettings, HSTS};
 pub use auth::ApiTokens;
 pub use compression::MIN_COMPRESSED_BYTES;
 pub use http_metrics::Metrics;

@@ -39,11 +39,22 @@ pub async fn open(
         None => Some((Connection::Plain(stream), Protocol::Http1, peer)),
         Some(handshake) => {
             let stream = handshake.accept(stream).await?;
-            let protocol = match stream.get_ref().1.alpn_protocol() {
-                Some(b"h2") => Protocol::Http2,
-                _ => Protocol::Http1,
+            let connection = Connection::Tls(Box::new(stream));
+            let protocol = match connection.is_http2() {
+                true => Protocol::Http2,
+                false => Protocol::Http1,
             };
-            Some((Connection::Tls(Box::new(stream)), protocol, peer))
+            Some((connection, protocol, peer))
+        }
+    }
+}
+
+impl Connection {
+    /// Whether the client chose HTTP/2.
+    pub fn is_http2(&self) -> bool {
+        match self {
+            Self::Plain(_) => false,
+            Self::Tls(stream) => stream.get_ref().1.alpn_protocol() == Some(b"h2"),
         }
     }
 }

@@ -16,13 +16,14 @@ use actix_http::{HttpService, Request, Response};
 use actix_server::{GracefulShutdownSignal, Server};
 use actix_service::boxed::{self, BoxServiceFactory};
 use actix_service::{
-    fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt,
+    apply, fn_service, map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt,
 };
 use actix_web::dev::{AppConfig, ServiceResponse};
 use tokio::net::TcpStream;
 
 use super::connection::{self, Connection};
 use super::error::StartupError;
+use super::streams::{LimitStreams, StreamLimit};
 use crate::config::Settings;
 use crate::routes::{self, ApiTokens, HttpSettings, Metrics, RateLimiter};
 use crate::storage::UserStore;
@@ -55,6 +56,13 @@ fn http_service(
         .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
         .keep_alive(KEEP_ALIVE)
         .local_addr(local)
+        // Bounds the requests one HTTP/2 connection has in progress
+        // (`streams`).
+        .on_connect_ext(|connection: &Connection, data| {
+            if connection.is_http2() {
+                data.insert(StreamLimit::default());
+            }
+        })
         // Idle keep-alive connections close as soon as a shutdown starts,
         // rather than holding it up. (Hidden in actix-http's docs; actix-web's
         // `HttpServer` wires it the same way.)
@@ -146,7 +154,8 @@ impl Listener<'_> {
                     .map_err(|error| Response::from(error.error_response()));
                 // Nothing reads the app's host or scheme (responses carry
                 // no absolute URLs), so its defaults serve.
-                let app = boxed::factory(map_config(app, |_| AppConfig::default()));
+                let app = apply(LimitStreams, map_config(app, |_| AppConfig::default()));
+                let app = boxed::factory(app);
                 http_service(app, local, shutdown.clone(), handshake.clone())
             })
             .map_err(listen_error)?

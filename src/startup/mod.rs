@@ -1,10 +1,12 @@
 //! Running the service: open the store, bind the listener, start the HTTP
 //! workers on the app `routes::app` assembles, and shut down cleanly.
-//! `listener` serves HTTP/1.1 and HTTP/2 over `connection`s, plain or TLS.
+//! `listener` serves HTTP/1.1 and HTTP/2 over `connection`s, plain or TLS,
+//! with a bound on each HTTP/2 connection's requests (`streams`).
 
 mod connection;
 mod error;
 mod listener;
+mod streams;
 
 use std::num::NonZeroUsize;
 
@@ -19,6 +21,7 @@ use crate::tls::{self, Tls};
 
 pub use self::error::StartupError;
 use self::listener::{Listener, Serving};
+pub use self::streams::{MAX_STREAMS_IN_FLIGHT, MAX_STREAMS_WAITING};
 
 /// The open database, whichever backend it is.
 enum OpenStore {

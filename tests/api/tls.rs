@@ -17,7 +17,7 @@ use serde_json::json;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use user_service::config::{DatabaseUrl, Settings};
-use user_service::startup::Application;
+use user_service::startup::{Application, MAX_STREAMS_IN_FLIGHT, MAX_STREAMS_WAITING};
 use user_service::tls::TlsFiles;
 
 /// A test CA that issues server and client certificates.
@@ -297,6 +297,104 @@ async fn many_requests_share_one_http2_connection() {
         // This client's one connection, and `metric`'s own.
         2.0
     );
+}
+
+/// One HTTP/2 connection has at most 100 requests in flight: with the
+/// client's flow-control window nearly full, the responses' bodies wait
+/// unsent, each holding its place, and the requests beyond wait for one
+/// instead of being answered. Once the bodies are read, every waiting
+/// request is served; none is refused.
+#[tokio::test]
+async fn an_http2_connection_has_at_most_100_requests_in_flight() {
+    let ca = Ca::new("HTTP/2 limit CA");
+    let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
+    let client = app
+        .client(&ca)
+        .http2_prior_knowledge()
+        .http2_initial_stream_window_size(65_535)
+        .http2_initial_connection_window_size(65_535)
+        .build()
+        .unwrap();
+
+    // The OpenAPI document is ~30 KB: two fill the connection's window.
+    let sent: Vec<_> = (0..150)
+        .map(|_| tokio::spawn(client.get(app.url("/openapi.json")).send()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sent.iter().filter(|s| s.is_finished()).count() < MAX_STREAMS_IN_FLIGHT {
+        assert!(Instant::now() < deadline, "100 requests were not answered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Give the server the chance to answer more than it should.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answered = sent.iter().filter(|s| s.is_finished()).count();
+    // 100 held, and perhaps a few that were sent whole before the window
+    // filled and so made room.
+    assert!((100..=105).contains(&answered), "{answered} answered");
+
+    // Read all at once: read one by one, a body could wait for window
+    // that the unread others hold.
+    let bodies = futures::future::join_all(sent.into_iter().map(|send| async {
+        let response = send.await.unwrap().unwrap();
+        (response.status(), response.bytes().await.unwrap())
+    }))
+    .await;
+    for (status, body) in bodies {
+        assert_eq!(status, StatusCode::OK);
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(doc["openapi"].is_string());
+    }
+    let again = client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.version(), reqwest::Version::HTTP_2);
+}
+
+/// A flood of streams is bounded too: with 100 requests held and 1,000
+/// waiting on one connection, the ones beyond are refused at once with 429
+/// and `Retry-After` (and HSTS, as every TLS answer); the held and waiting
+/// ones are all served.
+#[tokio::test]
+async fn a_flood_of_http2_streams_beyond_those_waiting_is_refused() {
+    let ca = Ca::new("HTTP/2 flood CA");
+    let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
+    let client = app
+        .client(&ca)
+        .http2_prior_knowledge()
+        .http2_initial_stream_window_size(65_535)
+        .http2_initial_connection_window_size(65_535)
+        .build()
+        .unwrap();
+    let flood = MAX_STREAMS_IN_FLIGHT + MAX_STREAMS_WAITING + 50;
+
+    let sent: Vec<_> = (0..flood)
+        .map(|_| tokio::spawn(client.get(app.url("/openapi.json")).send()))
+        .collect();
+    let bodies = futures::future::join_all(sent.into_iter().map(|send| async {
+        let response = send.await.unwrap().unwrap();
+        let headers = response.headers().clone();
+        (response.status(), headers, response.bytes().await.unwrap())
+    }))
+    .await;
+    let refused: Vec<_> = bodies
+        .iter()
+        .filter(|(status, ..)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    let served = bodies
+        .iter()
+        .filter(|(status, ..)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(refused.len() + served, flood);
+    // A few may have been sent whole before the window filled.
+    assert!(
+        (45..=50).contains(&refused.len()),
+        "{} refused",
+        refused.len()
+    );
+    for (_, headers, body) in refused {
+        assert_eq!(headers["retry-after"], "1");
+        assert_eq!(headers["strict-transport-security"], "max-age=31536000");
+        assert!(std::str::from_utf8(body).unwrap().contains("rate_limited"));
+    }
 }
 
 /// A plain-HTTP server sends no HSTS: it would be a promise it cannot keep.
