@@ -12,7 +12,7 @@ use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
 use crate::storage::sqlite::{Durability, SqliteLoader, SqliteOptions, SqliteStore};
 use crate::storage::StorageMetrics;
-use crate::transfer::{export, import, Format, ImportOptions};
+use crate::transfer::{export, import, BadRow, Format, ImportOptions, ImportReport};
 
 /// Skipped rows reported one by one; past this, only counted.
 const REPORTED_ROWS: u64 = 100;
@@ -75,46 +75,84 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
 /// `import`: returns the summary line, or one error line.
 pub async fn run_import(args: ImportArgs) -> Result<String, String> {
     let input = args.input.filter(|p| p != Path::new("-"));
+    let (mut reader, progress) = open_input(input.as_ref())?;
+    let format = Format::detect(args.format, input.as_deref(), &mut reader)
+        .map_err(|e| format!("cannot read the input: {e}; nothing was imported"))?;
+    let opened = crate::transfer::open(reader, format).map_err(|e| e.to_string())?;
     let options = ImportOptions {
-        format: Format::choose(args.format, input.as_deref()),
         on_error: args.on_error,
         batch_size: args.batch_size as usize,
+        update_existing: args.update_existing,
     };
-    let (reader, progress) = open_input(input.as_ref())?;
     let started = Instant::now();
-    let mut reported = 0u64;
-    let report = |bad: &crate::transfer::BadRow| {
-        reported += 1;
-        if reported <= REPORTED_ROWS {
-            progress.suspend(|| eprintln!("line {}: {} (skipped)", bad.line, bad.reason));
-        } else if reported == REPORTED_ROWS + 1 {
-            progress.suspend(|| eprintln!("… further skipped rows are only counted"));
-        }
+    let mut report = Report {
+        progress,
+        reported: 0,
     };
-    let tick = |_read: u64| progress.tick();
     let (target, result) = match &args.to {
         DatabaseUrl::Sqlite(path) => {
             let loader = SqliteLoader::begin(path).map_err(|e| e.to_string())?;
-            let result = import(loader, reader, options, report, tick).await;
+            let result = import(loader, opened, options, &mut report).await;
             (path.display().to_string(), result)
         }
         DatabaseUrl::Postgres(url) => {
             let loader = PgLoader::begin(url).await.map_err(|e| e.to_string())?;
-            let result = import(loader, reader, options, report, tick).await;
+            let result = import(loader, opened, options, &mut report).await;
             (url.redacted(), result)
         }
     };
-    progress.finish_and_clear();
+    report.progress.finish_and_clear();
     let summary = result.map_err(|e| e.to_string())?;
     let skipped = match summary.skipped {
         0 => String::new(),
         n => format!(", skipped {n} bad rows"),
     };
+    let elapsed = started.elapsed();
+    if !options.update_existing {
+        return Ok(format!(
+            "imported {} users into {target}{skipped} in {}",
+            summary.created,
+            rate(summary.created, elapsed)
+        ));
+    }
+    let rows = summary.created + summary.updated + summary.unchanged;
     Ok(format!(
-        "imported {} users into {target}{skipped} in {}",
-        summary.imported,
-        rate(summary.imported, started.elapsed())
+        "imported {rows} users into {target}: created {}, updated {}, unchanged {}{skipped} in {}",
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        rate(rows, elapsed)
     ))
+}
+
+/// What an import tells the person running it, on stderr: columns it
+/// ignores, skipped rows (the first [`REPORTED_ROWS`]), progress.
+struct Report {
+    progress: ProgressBar,
+    reported: u64,
+}
+
+impl ImportReport for Report {
+    fn ignored_columns(&mut self, columns: &[String]) {
+        let names = columns.join(", ");
+        self.progress
+            .suspend(|| eprintln!("warning: ignoring columns that are no user field: {names}"));
+    }
+
+    fn skipped(&mut self, bad: &BadRow) {
+        self.reported += 1;
+        if self.reported <= REPORTED_ROWS {
+            self.progress
+                .suspend(|| eprintln!("line {}: {} (skipped)", bad.line, bad.reason));
+        } else if self.reported == REPORTED_ROWS + 1 {
+            self.progress
+                .suspend(|| eprintln!("… further skipped rows are only counted"));
+        }
+    }
+
+    fn progress(&mut self, _read: u64) {
+        self.progress.tick();
+    }
 }
 
 /// The input and a progress bar over its bytes (a spinner for stdin);

@@ -275,7 +275,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub input: Option<PathBuf>,
 
-    /// [default: from the file's extension (.csv), else ndjson]
+    /// [default: from the file's extension (.csv; .ndjson, .jsonl, .json),
+    /// else `{` at the start means ndjson, anything else csv]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
@@ -283,6 +284,12 @@ pub struct ImportArgs {
     /// nothing, `skip` reports it (with its line number) and goes on.
     #[arg(long, value_enum, default_value_t = OnError::Abort)]
     pub on_error: OnError,
+
+    /// A row whose id (when it has one), else email, is already stored
+    /// updates that user's name (and, matched by id, email) instead of
+    /// being a conflict; a row that changes nothing changes nothing.
+    #[arg(long)]
+    pub update_existing: bool,
 
     /// Users per database batch.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=50_000))]

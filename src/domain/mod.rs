@@ -17,4 +17,4 @@ pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use user::{NewUser, User, UserPatch};
 pub use user_id::{InvalidUserId, UserId};
 pub use user_name::UserName;
-pub use wire::{RawUser, UserRecord, USER_FIELDS};
+pub use wire::{RawUser, UserRecord, UserRow, USER_FIELDS};

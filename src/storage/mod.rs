@@ -67,6 +67,20 @@ pub trait BulkLoad {
     /// in the database or earlier in this load).
     fn insert(&mut self, users: &[User]) -> impl Future<Output = Result<Vec<bool>, StoreError>>;
 
+    /// The stored user (this load's own writes included) with this id.
+    fn find_by_id(&mut self, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>>;
+
+    /// The stored user (this load's own writes included) with this email.
+    fn find_by_email(
+        &mut self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>>;
+
+    /// Writes `user`'s email, name and `updated_at` over the stored user
+    /// with its id; `false` (nothing written) when the email belongs to
+    /// another user.
+    fn update(&mut self, user: &User) -> impl Future<Output = Result<bool, StoreError>>;
+
     /// Makes every inserted user durable at once.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>>;
 }

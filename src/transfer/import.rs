@@ -1,13 +1,19 @@
 //! `import`: users from NDJSON or CSV into any backend, in batches inside one
 //! transaction, so an aborted import leaves the database as it was.
+//!
+//! Rows from other systems may lack `id`, `created_at` and `updated_at`;
+//! they are made as `POST` makes them, with `created_at` increasing in the
+//! file's order. With `update_existing`, a row whose id (when it has one)
+//! or else email is stored updates that user instead of being a conflict.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 
 use clap::ValueEnum;
 
 use super::format::Format;
-use super::record::{BadRow, Item, Records};
-use crate::domain::User;
+use super::record::{BadRow, HeaderError, Item, Opened, Records};
+use crate::domain::{Email, Timestamp, User, UserId, UserPatch, UserRow};
 use crate::storage::{BulkLoad, StoreError};
 
 /// What to do with a row that is invalid or whose id or email is taken.
@@ -21,15 +27,21 @@ pub enum OnError {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ImportOptions {
-    pub format: Format,
     pub on_error: OnError,
     /// Users sent to the database per statement batch.
     pub batch_size: usize,
+    /// A row matching a stored user updates it rather than conflicting.
+    pub update_existing: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportSummary {
-    pub imported: u64,
+    /// New users.
+    pub created: u64,
+    /// Stored users whose name or email the file changed.
+    pub updated: u64,
+    /// Stored users the file matched without a change.
+    pub unchanged: u64,
     pub skipped: u64,
 }
 
@@ -37,63 +49,223 @@ pub struct ImportSummary {
 pub enum ImportError {
     #[error("line {}: {}; nothing was imported", .0.line, .0.reason)]
     BadRow(BadRow),
+    #[error("{0}; nothing was imported")]
+    Header(#[from] HeaderError),
     #[error("cannot read the input: {0}; nothing was imported")]
     Read(#[from] std::io::Error),
     #[error("cannot write users: {0}; nothing was imported")]
     Store(#[from] StoreError),
 }
 
-/// Reads every row of `input`, validates it, and loads the valid ones with
-/// `loader`, committing once at the end. `report` hears of each skipped
-/// row, `progress` of the count of rows read so far.
-pub async fn import<L: BulkLoad>(
-    mut loader: L,
-    input: impl BufRead,
+/// What the caller hears of while the import runs.
+pub trait ImportReport {
+    /// CSV columns that are no user field, once, before the first row.
+    fn ignored_columns(&mut self, columns: &[String]);
+    /// A row skipped (`OnError::Skip`).
+    fn skipped(&mut self, row: &BadRow);
+    /// Rows read so far.
+    fn progress(&mut self, read: u64);
+}
+
+/// Starts reading `input` as `format`: a CSV's header is checked now, so a
+/// file that cannot be imported fails before a database is opened.
+pub fn open<R: BufRead>(input: R, format: Format) -> Result<Opened<R>, ImportError> {
+    Ok(Records::open(input, format)?)
+}
+
+/// Reads every row of `opened`, validates it, and loads the valid ones with
+/// `loader`, committing once at the end.
+pub async fn import<L: BulkLoad, R: BufRead>(
+    loader: L,
+    opened: Opened<R>,
     options: ImportOptions,
-    mut report: impl FnMut(&BadRow),
-    mut progress: impl FnMut(u64),
+    report: &mut impl ImportReport,
 ) -> Result<ImportSummary, ImportError> {
-    let batch_size = options.batch_size.max(1);
-    let mut summary = ImportSummary {
-        imported: 0,
-        skipped: 0,
+    if !opened.ignored_columns.is_empty() {
+        report.ignored_columns(&opened.ignored_columns);
+    }
+    let mut run = Run {
+        loader,
+        options,
+        report,
+        summary: ImportSummary::default(),
+        pending: Pending::new(options.batch_size.max(1), options.update_existing),
+        clock: Clock::default(),
     };
-    let mut reject = |bad: BadRow, summary: &mut ImportSummary| match options.on_error {
-        OnError::Abort => Err(ImportError::BadRow(bad)),
-        OnError::Skip => {
-            report(&bad);
-            summary.skipped += 1;
-            Ok(())
-        }
-    };
-    let mut lines = Vec::with_capacity(batch_size);
-    let mut users: Vec<User> = Vec::with_capacity(batch_size);
     let mut read = 0u64;
-    let mut records = Records::new(input, options.format).peekable();
-    while let Some(item) = records.next() {
+    for item in opened.records {
         read += 1;
         match item? {
-            Item::User { line, user } => {
-                lines.push(line);
-                users.push(user);
-            }
-            Item::Bad(bad) => reject(bad, &mut summary)?,
+            Item::User { line, row } => run.row(line, row).await?,
+            Item::Bad(bad) => run.reject(bad)?,
         }
-        if users.len() == batch_size || (records.peek().is_none() && !users.is_empty()) {
-            let inserted = loader.insert(&users).await?;
-            for (line, inserted) in lines.drain(..).zip(inserted) {
-                if inserted {
-                    summary.imported += 1;
-                } else {
-                    let reason = "its id or email already exists".to_owned();
-                    reject(BadRow { line, reason }, &mut summary)?;
-                }
-            }
-            users.clear();
-            progress(read);
+        if run.pending.is_full() {
+            run.flush().await?;
+            run.report.progress(read);
         }
     }
-    loader.commit().await?;
-    progress(read);
-    Ok(summary)
+    run.flush().await?;
+    run.loader.commit().await?;
+    run.report.progress(read);
+    Ok(run.summary)
+}
+
+/// One import in progress.
+struct Run<'r, L, R> {
+    loader: L,
+    options: ImportOptions,
+    report: &'r mut R,
+    summary: ImportSummary,
+    /// New users waiting to be inserted as one batch.
+    pending: Pending,
+    clock: Clock,
+}
+
+impl<L: BulkLoad, R: ImportReport> Run<'_, L, R> {
+    async fn row(&mut self, line: u64, row: UserRow) -> Result<(), ImportError> {
+        let now = self.clock.next();
+        if !self.options.update_existing {
+            self.pending.push(line, row.into_user(now));
+            return Ok(());
+        }
+        // A user still waiting in the batch must be stored before it can
+        // be found and updated.
+        if self.pending.holds(row.id, &row.email) {
+            self.flush().await?;
+        }
+        let stored = match row.id {
+            Some(id) => self.loader.find_by_id(id).await?,
+            None => self.loader.find_by_email(&row.email).await?,
+        };
+        let Some(mut user) = stored else {
+            self.pending.push(line, row.into_user(now));
+            return Ok(());
+        };
+        // Matched by id, the file's email is the user's new one; matched by
+        // email, only the name can differ.
+        let patch = UserPatch {
+            email: row.id.is_some().then_some(row.email),
+            name: Some(row.name),
+        };
+        if !user.apply(patch, now) {
+            self.summary.unchanged += 1;
+        } else if self.loader.update(&user).await? {
+            self.summary.updated += 1;
+        } else {
+            let reason = "its email belongs to another user".to_owned();
+            self.reject(BadRow { line, reason })?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the waiting batch; a user whose id or email is taken is a
+    /// bad row.
+    async fn flush(&mut self) -> Result<(), ImportError> {
+        if self.pending.users.is_empty() {
+            return Ok(());
+        }
+        let inserted = self.loader.insert(&self.pending.users).await?;
+        let lines = std::mem::take(&mut self.pending.lines);
+        self.pending.clear();
+        for (line, inserted) in lines.into_iter().zip(inserted) {
+            if inserted {
+                self.summary.created += 1;
+            } else {
+                let reason = "its id or email already exists".to_owned();
+                self.reject(BadRow { line, reason })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, bad: BadRow) -> Result<(), ImportError> {
+        match self.options.on_error {
+            OnError::Abort => Err(ImportError::BadRow(bad)),
+            OnError::Skip => {
+                self.report.skipped(&bad);
+                self.summary.skipped += 1;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// New users waiting for one insert, with their lines; in update mode
+/// also their ids and emails, to know when a row needs them stored first.
+struct Pending {
+    capacity: usize,
+    lines: Vec<u64>,
+    users: Vec<User>,
+    keys: Option<(HashSet<UserId>, HashSet<Email>)>,
+}
+
+impl Pending {
+    fn new(capacity: usize, track_keys: bool) -> Self {
+        Self {
+            capacity,
+            lines: Vec::with_capacity(capacity),
+            users: Vec::with_capacity(capacity),
+            keys: track_keys.then(Default::default),
+        }
+    }
+
+    fn push(&mut self, line: u64, user: User) {
+        if let Some((ids, emails)) = &mut self.keys {
+            ids.insert(user.id);
+            emails.insert(user.email.clone());
+        }
+        self.lines.push(line);
+        self.users.push(user);
+    }
+
+    fn is_full(&self) -> bool {
+        self.users.len() >= self.capacity
+    }
+
+    /// Whether a waiting user has this id or email.
+    fn holds(&self, id: Option<UserId>, email: &Email) -> bool {
+        self.keys.as_ref().is_some_and(|(ids, emails)| {
+            id.is_some_and(|id| ids.contains(&id)) || emails.contains(email)
+        })
+    }
+
+    fn clear(&mut self) {
+        self.lines.clear();
+        self.users.clear();
+        if let Some((ids, emails)) = &mut self.keys {
+            ids.clear();
+            emails.clear();
+        }
+    }
+}
+
+/// The time given to a row without `created_at`: now, but always later
+/// than the last one given, so the file's order is the users' order.
+#[derive(Default)]
+struct Clock {
+    last: Option<Timestamp>,
+}
+
+impl Clock {
+    fn next(&mut self) -> Timestamp {
+        let now = Timestamp::now();
+        let next = match self.last {
+            Some(last) if now <= last => Timestamp::from_unix_micros(last.unix_micros() + 1),
+            _ => now,
+        };
+        self.last = Some(next);
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_never_repeats_or_goes_back() {
+        let mut clock = Clock::default();
+        let times: Vec<_> = (0..1000).map(|_| clock.next()).collect();
+        assert!(times.windows(2).all(|pair| pair[0] < pair[1]));
+    }
 }

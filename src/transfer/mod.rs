@@ -9,5 +9,5 @@ mod record;
 
 pub use export::{export, ExportError};
 pub use format::Format;
-pub use import::{import, ImportError, ImportOptions, ImportSummary, OnError};
-pub use record::BadRow;
+pub use import::{import, open, ImportError, ImportOptions, ImportReport, ImportSummary, OnError};
+pub use record::{BadRow, HeaderError};

@@ -201,3 +201,175 @@ async fn export_piped_into_import_moves_sqlite_to_postgres() {
     assert!(!stderr(&import).contains("password"));
     assert_eq!(export_sorted(&postgres), export_sorted(&sqlite));
 }
+
+/// Imports `text` (written to a file named `name`) with `extra` flags.
+fn import_file(to: &str, dir: &Path, name: &str, text: &str, extra: &[&str]) -> Output {
+    let input = dir.join(name);
+    std::fs::write(&input, text).unwrap();
+    let mut args = vec!["import", "--to", to, "--input", input.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Every exported user, newest first, as JSON values.
+fn export_newest_first(from: &str) -> Vec<Value> {
+    let output = run(&["export", "--from", from]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_csv_from_another_system_needs_only_email_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(&dir.path().join("users.db"));
+    // Another system's export: its own column order, letter case and
+    // columns, a byte-order mark, and a .txt name.
+    let csv = "\u{feff}Department,NAME,Email,Phone\n\
+               R&D,Ada Lovelace,Ada@Example.com,555\n\
+               Ops,Bob,bob@example.com,\n\
+               Ops,Cy,cy@example.com,556\n";
+    let output = import_file(&db, dir.path(), "hr-export.txt", csv, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert_eq!(message.matches("ignoring columns").count(), 1, "{message}");
+    assert!(message.contains("Department, Phone"), "{message}");
+    assert!(message.contains("imported 3 users into"), "{message}");
+
+    let users = export_newest_first(&db);
+    let emails: Vec<_> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    // Newest first: the file's last row was created last.
+    assert_eq!(
+        emails,
+        ["cy@example.com", "bob@example.com", "ada@example.com"]
+    );
+    for user in &users {
+        let id = uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
+        assert_eq!(id.get_version_num(), 7);
+        assert_eq!(user["created_at"], user["updated_at"]);
+    }
+    assert_eq!(users[2]["name"], "Ada Lovelace");
+}
+
+#[test]
+fn a_file_that_is_neither_format_is_one_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.db");
+    let db = sqlite_url(&path);
+    for (name, text, expected) in [
+        ("data.bin", "PK\u{3}\u{4}\u{0}garbage", "no email column"),
+        (
+            "people.csv",
+            "mail,name\nada@example.com,Ada\n",
+            "no email column",
+        ),
+        ("people.csv", "email\nada@example.com\n", "no name column"),
+    ] {
+        let output = import_file(&db, dir.path(), name, text, &[]);
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let message = stderr(&output);
+        assert!(message.contains(expected), "{message}");
+        assert!(message.contains("nothing was imported"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    assert!(
+        !path.exists(),
+        "no database is made for a file that cannot be read"
+    );
+}
+
+/// The nightly HR file imported twice, the second time with changes:
+/// renamed, unchanged, new, an email changed by id, and an email that
+/// belongs to someone else. Checked against `db` (SQLite or PostgreSQL).
+fn update_existing_round(db: &str, dir: &Path) {
+    let first = "email,name\nada@example.com,Ada\nbob@example.com,Bob\ncy@example.com,Cy\n";
+    let output = import_file(db, dir, "monday.csv", first, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let before = export_newest_first(db);
+    let by_email = |users: &[Value], email: &str| {
+        users
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+            .unwrap_or_else(|| panic!("{email} in {users:?}"))
+    };
+    let cy = by_email(&before, "cy@example.com");
+
+    // Without the flag, the same file is a conflict on its first row.
+    let again = import_file(db, dir, "monday.csv", first, &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("line 2: its id or email already exists"));
+
+    let second = format!(
+        "id,email,name\n\
+         ,ada@example.com,Ada King\n\
+         ,bob@example.com,Bob\n\
+         ,dee@example.com,Dee\n\
+         {},cyril@example.com,Cy\n\
+         ,dee@example.com,Dee Two\n",
+        cy["id"].as_str().unwrap()
+    );
+    let output = import_file(db, dir, "tuesday.csv", &second, &["--update-existing"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("imported 5 users into")
+            && message.contains("created 1, updated 3, unchanged 1"),
+        "{message}"
+    );
+
+    let after = export_newest_first(db);
+    assert_eq!(after.len(), 4);
+    let ada = by_email(&after, "ada@example.com");
+    assert_eq!(ada["name"], "Ada King");
+    assert_eq!(
+        ada["created_at"],
+        by_email(&before, "ada@example.com")["created_at"]
+    );
+    assert!(ada["updated_at"].as_str() > ada["created_at"].as_str());
+    // Unchanged means unchanged: not even updated_at moves.
+    assert_eq!(
+        by_email(&after, "bob@example.com"),
+        by_email(&before, "bob@example.com")
+    );
+    let cyril = by_email(&after, "cyril@example.com");
+    assert_eq!((&cyril["id"], &cyril["name"]), (&cy["id"], &cy["name"]));
+    assert_eq!(by_email(&after, "dee@example.com")["name"], "Dee Two");
+
+    // By id to an email someone else has: a bad row, and with abort the
+    // whole file changes nothing.
+    let clash = format!(
+        "id,email,name\n{},ada@example.com,Cy\n",
+        cy["id"].as_str().unwrap()
+    );
+    let output = import_file(db, dir, "clash.csv", &clash, &["--update-existing"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("line 2: its email belongs to another user"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(export_newest_first(db), after);
+}
+
+#[test]
+fn update_existing_updates_renamed_users_and_leaves_the_rest_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    update_existing_round(&sqlite_url(&dir.path().join("users.db")), dir.path());
+}
+
+#[tokio::test]
+async fn update_existing_on_postgres() {
+    if pg_support::skipped("the PostgreSQL --update-existing test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (postgres, _) = pg_support::fresh_schema_named().await;
+    let postgres = postgres.as_str().to_owned();
+    tokio::task::spawn_blocking(move || update_existing_round(&postgres, dir.path()))
+        .await
+        .unwrap();
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::error::{store_error, OpenError};
 use super::migrate;
 use super::url::{connect, Driver, PostgresUrl};
-use crate::domain::User;
+use crate::domain::{Email, User, UserId};
 use crate::storage::{BulkLoad, StoreError};
 
 /// An open import transaction on PostgreSQL. Other instances keep serving;
@@ -78,6 +78,49 @@ impl BulkLoad for PgLoader {
             .iter()
             .map(|id| inserted.contains(id) && claimed.insert(*id))
             .collect())
+    }
+
+    async fn find_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE id = $1";
+        let row = self
+            .client
+            .query_opt(SQL, &[&id.as_uuid()])
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(super::queries::read_row).transpose()
+    }
+
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
+        const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users \
+             WHERE lower(email) = lower($1)";
+        let row = self
+            .client
+            .query_opt(SQL, &[&email.as_str()])
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(super::queries::read_row).transpose()
+    }
+
+    async fn update(&mut self, user: &User) -> Result<bool, StoreError> {
+        // An email taken by another user is checked first: a unique
+        // violation would end the whole import's transaction.
+        const SQL: &str = "UPDATE users SET email = $2, name = $3, updated_at = $4 \
+             WHERE id = $1 AND NOT EXISTS \
+             (SELECT 1 FROM users WHERE lower(email) = lower($2) AND id <> $1)";
+        let updated = self
+            .client
+            .execute(
+                SQL,
+                &[
+                    &user.id.as_uuid(),
+                    &user.email.as_str(),
+                    &user.name.as_str(),
+                    &super::queries::to_datetime(user.updated_at)?,
+                ],
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(updated == 1)
     }
 
     async fn commit(self) -> Result<(), StoreError> {

@@ -225,7 +225,7 @@ fn from_datetime(at: OffsetDateTime) -> Result<Timestamp, StoreError> {
 /// A row of `id, email, name, created_at, updated_at`. Stored values are
 /// re-validated: a row that breaks the domain rules was written behind the
 /// service's back.
-fn read_row(row: &Row) -> Result<User, StoreError> {
+pub(super) fn read_row(row: &Row) -> Result<User, StoreError> {
     let corrupt =
         |e: &dyn std::fmt::Display| StoreError::internal(format!("stored user is invalid: {e}"));
     let id: Uuid = row.try_get(0).map_err(|e| corrupt(&e))?;

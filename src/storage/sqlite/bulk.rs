@@ -6,8 +6,8 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::connection::{self, store_error, Durability, OpenError};
-use super::migrate;
-use crate::domain::User;
+use super::{migrate, queries};
+use crate::domain::{Email, User, UserId};
 use crate::storage::{BulkLoad, StoreError};
 
 /// An open import transaction on a SQLite file. While it is open, a server
@@ -47,6 +47,24 @@ impl BulkLoad for SqliteLoader {
                 .map_err(store_error)
             })
             .collect()
+    }
+
+    async fn find_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        queries::get(&self.conn, id)
+    }
+
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
+        queries::by_email(&self.conn, email)
+    }
+
+    async fn update(&mut self, user: &User) -> Result<bool, StoreError> {
+        // A failed statement undoes only itself; the import's transaction
+        // goes on.
+        match queries::update(&self.conn, user) {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn commit(self) -> Result<(), StoreError> {

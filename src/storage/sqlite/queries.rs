@@ -70,18 +70,21 @@ fn list_by_email(
     email: &Email,
     after: Option<&Cursor>,
 ) -> Result<Page, StoreError> {
-    const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE email = ?1";
-    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
-    let user = stmt
-        .query_row([email.as_str()], read_row)
-        .optional()
-        .map_err(store_error)?
-        .transpose()?;
+    let user = by_email(conn, email)?;
     let users = user
         .into_iter()
         .filter(|u| after.is_none_or(|c| (u.created_at, u.id) < (c.created_at, c.id)))
         .collect();
     Ok(Page { users, next: None })
+}
+
+pub(super) fn by_email(conn: &Connection, email: &Email) -> Result<Option<User>, StoreError> {
+    const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE email = ?1";
+    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
+    stmt.query_row([email.as_str()], read_row)
+        .optional()
+        .map_err(store_error)?
+        .transpose()
 }
 
 pub(super) fn insert(conn: &Connection, user: &User) -> Result<(), StoreError> {
