@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
-use crate::storage::sqlite::{Durability, SqliteLoader, SqliteOptions, SqliteStore};
+use crate::storage::sqlite::{SqliteLoader, SqliteSnapshot};
 use crate::storage::StorageMetrics;
 use crate::transfer::{export, import, BadRow, Format, ImportOptions, ImportReport};
 
@@ -30,24 +30,13 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
     let progress = spinner("exported");
     let started = Instant::now();
     let tick = |n: u64| progress.set_position(n);
-    let (source, written) = match &args.from {
+    let (source, result) = match &args.from {
         DatabaseUrl::Sqlite(path) => {
             if !path.is_file() {
                 return Err(format!("no SQLite database at {}", path.display()));
             }
-            let store = SqliteStore::open(&SqliteOptions {
-                path: path.clone(),
-                durability: Durability::Full,
-                max_size: None,
-                readers: 2,
-                read_cache: 0,
-                serving: false,
-                metrics: StorageMetrics::new(),
-            })
-            .map_err(|e| e.to_string())?;
-            let result = export(&store, out, format, tick).await;
-            let closing = store.clone();
-            let _ = tokio::task::spawn_blocking(move || closing.close()).await;
+            let snapshot = SqliteSnapshot::begin(path).map_err(|e| e.to_string())?;
+            let result = export(snapshot, out, format, tick).await;
             (path.display().to_string(), result)
         }
         DatabaseUrl::Postgres(url) => {
@@ -58,17 +47,22 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-            let result = export(&store, out, format, tick).await;
+            let result = match store.snapshot().await {
+                Ok(snapshot) => export(snapshot, out, format, tick).await,
+                Err(e) => Err(e.into()),
+            };
             store.close();
             (url.redacted(), result)
         }
     };
     progress.finish_and_clear();
-    let written = written.map_err(|e| e.to_string())?;
+    let summary = result.map_err(|e| e.to_string())?;
     let target = output.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
     Ok(format!(
-        "exported {written} users from {source} to {target} as {format:?} in {}",
-        rate(written, started.elapsed())
+        "exported {} users from {source} as of {} to {target} as {format:?} in {}",
+        summary.written,
+        summary.as_of,
+        rate(summary.written, started.elapsed())
     ))
 }
 

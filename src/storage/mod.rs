@@ -17,7 +17,7 @@ pub use cursor::{Cursor, InvalidCursor};
 pub use error::StoreError;
 pub use metrics::{StorageMetrics, LATENCY_BUCKETS};
 
-use crate::domain::{Email, NewUser, User, UserId, UserPatch};
+use crate::domain::{Email, NewUser, Timestamp, User, UserId, UserPatch};
 
 /// One page of the newest-first listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +83,22 @@ pub trait BulkLoad {
 
     /// Makes every inserted user durable at once.
     fn commit(self) -> impl Future<Output = Result<(), StoreError>>;
+}
+
+/// Every user as of one moment, newest first, read page by page inside one
+/// read transaction (for `export`); writers are not blocked meanwhile.
+pub trait Snapshot {
+    /// When the snapshot was taken (the database's clock on PostgreSQL).
+    fn taken_at(&self) -> Timestamp;
+
+    /// How many users the snapshot holds.
+    fn count(&self) -> u64;
+
+    /// The next up to `limit` users; empty once every user was read.
+    fn next_page(&mut self, limit: u32) -> impl Future<Output = Result<Vec<User>, StoreError>>;
+
+    /// Ends the read transaction.
+    fn finish(self) -> impl Future<Output = Result<(), StoreError>>;
 }
 
 /// Everything the HTTP layer needs from a database. Every write that returns

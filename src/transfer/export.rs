@@ -1,12 +1,12 @@
-//! `export`: every user, newest first, as NDJSON or CSV.
+//! `export`: every user as of one moment, newest first, as NDJSON or CSV.
 
 use std::io::Write;
 
 use super::format::Format;
-use crate::domain::{User, UserRecord, USER_FIELDS};
-use crate::storage::{ListQuery, StoreError, UserStore};
+use crate::domain::{Timestamp, User, UserRecord, USER_FIELDS};
+use crate::storage::{Snapshot, StoreError};
 
-/// Users read per query; a keyset page, so a long export holds no lock.
+/// Users read per query, inside the snapshot's one transaction.
 const PAGE: u32 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -17,37 +17,41 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
 }
 
-/// Writes every user to `out` and returns how many. Pages are read one
-/// after another, as a client walking `Link` headers would: a user that
-/// exists throughout is written exactly once even while others are added or
-/// deleted, so the server can keep serving.
-pub async fn export<S: UserStore>(
-    store: &S,
+/// What an export wrote, and of which moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub written: u64,
+    /// The moment whose users were written.
+    pub as_of: Timestamp,
+}
+
+/// Writes every user of `snapshot` to `out`, newest first. The snapshot
+/// is one moment's state: a user added or deleted while the export runs
+/// is in it or not according to whether that happened before the moment,
+/// and the server keeps serving throughout.
+pub async fn export(
+    mut snapshot: impl Snapshot,
     out: impl Write,
     format: Format,
     mut progress: impl FnMut(u64),
-) -> Result<u64, ExportError> {
+) -> Result<ExportSummary, ExportError> {
     let mut writer = Writer::new(out, format)?;
-    let mut query = ListQuery {
-        limit: PAGE,
-        email: None,
-        after: None,
-    };
     let mut written = 0;
     loop {
-        let page = store.list(query.clone()).await?;
-        for user in &page.users {
+        let users = snapshot.next_page(PAGE).await?;
+        if users.is_empty() {
+            break;
+        }
+        for user in &users {
             writer.write(user)?;
         }
-        written += page.users.len() as u64;
+        written += users.len() as u64;
         progress(written);
-        match page.next {
-            Some(cursor) => query.after = Some(cursor),
-            None => break,
-        }
     }
     writer.finish()?;
-    Ok(written)
+    let as_of = snapshot.taken_at();
+    snapshot.finish().await?;
+    Ok(ExportSummary { written, as_of })
 }
 
 enum Writer<W: Write> {

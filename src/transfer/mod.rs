@@ -7,7 +7,7 @@ mod format;
 mod import;
 mod record;
 
-pub use export::{export, ExportError};
+pub use export::{export, ExportError, ExportSummary};
 pub use format::Format;
 pub use import::{import, open, ImportError, ImportOptions, ImportReport, ImportSummary, OnError};
 pub use record::{BadRow, HeaderError};

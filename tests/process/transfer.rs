@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::server::{run, BIN};
+use crate::server::{run, Server, BIN};
 
 #[path = "../support/postgres.rs"]
 mod pg_support;
@@ -372,4 +372,114 @@ async fn update_existing_on_postgres() {
     tokio::task::spawn_blocking(move || update_existing_round(&postgres, dir.path()))
         .await
         .unwrap();
+}
+
+/// Exports `db` (SQLite path or PostgreSQL URL) while a client served by
+/// the same database alternates strictly between creating a user and
+/// deleting a seeded one. A point-in-time export sees every create and
+/// every delete made before its moment and none after: the new users it
+/// holds and the deleted users it lacks differ by at most one. (The old
+/// page-by-page walk saw no new user and missed most deleted ones.)
+async fn export_while_writing(db: &str, dir: &Path) {
+    let seeded = 30_000;
+    let input = dir.join("seed.ndjson");
+    std::fs::write(&input, users_ndjson(seeded)).unwrap();
+    let output = run(&["import", "--to", db, "--input", input.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seeded_ids: Vec<String> = (0..seeded)
+        .map(|i| format!("0193a5c4-7d1e-7cc2-9b1e-{i:012x}"))
+        .collect();
+
+    let server = Server::start(Path::new(db), &[]);
+    let base = server.address.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = std::sync::Arc::clone(&stop);
+        let ids = seeded_ids.clone();
+        tokio::spawn(async move {
+            let client = crate::server::client();
+            let (mut created, mut deleted) = (Vec::new(), Vec::new());
+            for (n, id) in ids.iter().enumerate() {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let email = format!("writer{n}@example.com");
+                let new = crate::server::create(&client, &base, &email).await;
+                created.push(new.expect("201 for the writer's create"));
+                let response = client
+                    .delete(format!("{base}/users/{id}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 204);
+                deleted.push(id.clone());
+            }
+            (created, deleted)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let out = dir.join("export.ndjson");
+    let export = {
+        let (db, out) = (db.to_owned(), out.clone());
+        tokio::task::spawn_blocking(move || {
+            run(&["export", "--from", &db, "--output", out.to_str().unwrap()])
+        })
+        .await
+        .unwrap()
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (created, deleted) = writer.await.unwrap();
+    assert!(export.status.success(), "{}", stderr(&export));
+    assert!(stderr(&export).contains(" as of 20"), "{}", stderr(&export));
+
+    let exported: std::collections::HashSet<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let new_seen = created.iter().filter(|id| exported.contains(*id)).count();
+    let deleted_missing = deleted.iter().filter(|id| !exported.contains(*id)).count();
+    let kept = seeded_ids[deleted.len()..]
+        .iter()
+        .filter(|id| exported.contains(*id))
+        .count();
+    eprintln!(
+        "writer: {} creates, {} deletes; export: {new_seen} new seen, {deleted_missing} deleted missing",
+        created.len(),
+        deleted.len()
+    );
+    assert!(
+        deleted.len() >= 4 && new_seen < created.len(),
+        "the writes must straddle the export"
+    );
+    assert!(new_seen.abs_diff(deleted_missing) <= 1);
+    assert_eq!(
+        kept,
+        seeded - deleted.len(),
+        "a user untouched throughout is exported"
+    );
+    assert_eq!(exported.len(), seeded - deleted_missing + new_seen);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_of_a_served_sqlite_file_is_one_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    export_while_writing(db.to_str().unwrap(), dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_export_of_a_served_postgres_database_is_one_moment() {
+    if pg_support::skipped("the PostgreSQL point-in-time export test") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (postgres, _) = pg_support::fresh_schema_named().await;
+    export_while_writing(postgres.as_str(), dir.path()).await;
 }

@@ -7,6 +7,7 @@ mod channel_binding;
 mod error;
 mod migrate;
 mod queries;
+mod snapshot;
 mod tls;
 mod url;
 
@@ -18,6 +19,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 pub use bulk::PgLoader;
 pub use error::OpenError;
 pub use migrate::migrate;
+pub use snapshot::PgSnapshot;
 pub use tls::{SslMode, TlsOptions};
 pub use url::{connect, Driver, PostgresUrl};
 
@@ -81,6 +83,12 @@ impl PgStore {
             pool,
             metrics: options.metrics.clone(),
         })
+    }
+
+    /// Every user as of now, for `export`, on a connection of the pool
+    /// (held until the snapshot is finished or dropped).
+    pub async fn snapshot(&self) -> Result<PgSnapshot, StoreError> {
+        PgSnapshot::begin(self.client().await?).await
     }
 
     /// Closes every pooled connection; later requests get 503.

@@ -216,7 +216,7 @@ pub(super) fn to_datetime(at: Timestamp) -> Result<OffsetDateTime, StoreError> {
         .map_err(StoreError::internal)
 }
 
-fn from_datetime(at: OffsetDateTime) -> Result<Timestamp, StoreError> {
+pub(super) fn from_datetime(at: OffsetDateTime) -> Result<Timestamp, StoreError> {
     i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000))
         .map(Timestamp::from_unix_micros)
         .map_err(StoreError::internal)

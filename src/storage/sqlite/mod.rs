@@ -13,6 +13,7 @@ mod migrate;
 mod queries;
 mod reader;
 mod reply;
+mod snapshot;
 mod writer;
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use migrate::migrate;
 /// Call on each HTTP worker thread as it starts, inside its runtime: the
 /// writer then hands that thread a batch's answers with one wake-up.
 pub use reply::start_relay_on_this_thread as start_reply_relay;
+pub use snapshot::SqliteSnapshot;
 
 use self::anchor::ReadAnchor;
 use self::batch::WriteOp;

@@ -1,0 +1,75 @@
+//! `PgSnapshot`: the `export` command's read of PostgreSQL as of one
+//! moment: one `REPEATABLE READ, READ ONLY` transaction on a pooled
+//! connection, whose snapshot is fixed by its first query. Writers on
+//! other connections are not blocked (MVCC keeps the old row versions
+//! until the transaction ends).
+
+use deadpool_postgres::{GenericClient, Object};
+
+use super::error::store_error;
+use super::queries;
+use crate::domain::{Timestamp, User};
+use crate::storage::{Cursor, ListQuery, Snapshot, StoreError};
+
+pub struct PgSnapshot {
+    client: Object,
+    taken_at: Timestamp,
+    count: u64,
+    after: Option<Cursor>,
+    done: bool,
+}
+
+impl PgSnapshot {
+    /// Starts the transaction on `client` and takes the snapshot.
+    pub(super) async fn begin(client: Object) -> Result<Self, StoreError> {
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await
+            .map_err(store_error)?;
+        let row = client
+            .query_one("SELECT count(*), statement_timestamp() FROM users", &[])
+            .await
+            .map_err(store_error)?;
+        let count: i64 = row.try_get(0).map_err(store_error)?;
+        let taken_at = queries::from_datetime(row.try_get(1).map_err(store_error)?)?;
+        Ok(Self {
+            client,
+            taken_at,
+            count: u64::try_from(count).unwrap_or(0),
+            after: None,
+            done: false,
+        })
+    }
+}
+
+impl Snapshot for PgSnapshot {
+    fn taken_at(&self) -> Timestamp {
+        self.taken_at
+    }
+
+    fn count(&self) -> u64 {
+        self.count
+    }
+
+    async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let query = ListQuery {
+            limit,
+            email: None,
+            after: self.after.take(),
+        };
+        let page = queries::list(&self.client, &query).await?;
+        self.done = page.next.is_none();
+        self.after = page.next;
+        Ok(page.users)
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        self.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(store_error)
+    }
+}

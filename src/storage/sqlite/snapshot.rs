@@ -1,0 +1,73 @@
+//! `SqliteSnapshot`: the `export` command's read of a SQLite file as of
+//! one moment. One deferred read transaction, started by its first read:
+//! in WAL mode it sees the database as it was then, whatever a server on
+//! the same file writes meanwhile, and the server's writes never wait for
+//! it (they go to the WAL; only a checkpoint cannot pass the snapshot until
+//! it ends).
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::connection::{self, store_error, OpenError};
+use super::queries;
+use crate::domain::{Timestamp, User};
+use crate::storage::{Cursor, ListQuery, Snapshot, StoreError};
+
+pub struct SqliteSnapshot {
+    conn: Connection,
+    taken_at: Timestamp,
+    count: u64,
+    after: Option<Cursor>,
+    done: bool,
+}
+
+impl SqliteSnapshot {
+    /// Opens the existing file `path` and takes the snapshot.
+    pub fn begin(path: &Path) -> Result<Self, OpenError> {
+        let failed = |e| OpenError::from_sqlite(path, e);
+        let conn = connection::open_maintenance(path).map_err(failed)?;
+        conn.execute_batch("PRAGMA query_only = ON; BEGIN DEFERRED")
+            .map_err(failed)?;
+        // The first read fixes the snapshot.
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .map_err(failed)?;
+        Ok(Self {
+            conn,
+            taken_at: Timestamp::now(),
+            count: u64::try_from(count).unwrap_or(0),
+            after: None,
+            done: false,
+        })
+    }
+}
+
+impl Snapshot for SqliteSnapshot {
+    fn taken_at(&self) -> Timestamp {
+        self.taken_at
+    }
+
+    fn count(&self) -> u64 {
+        self.count
+    }
+
+    async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let query = ListQuery {
+            limit,
+            email: None,
+            after: self.after.take(),
+        };
+        let page = queries::list(&self.conn, &query)?;
+        self.done = page.next.is_none();
+        self.after = page.next;
+        Ok(page.users)
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(store_error)
+    }
+}
