@@ -2,7 +2,7 @@
 //! or stdin/stdout, show progress on a terminal, print one summary line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
-use crate::storage::sqlite::{SqliteLoader, SqliteSnapshot};
+use crate::storage::sqlite::{self, SqliteLoader, SqliteSnapshot};
+use crate::storage::BulkLoad;
 use crate::storage::StorageMetrics;
-use crate::transfer::{export, import, BadRow, Format, ImportOptions, ImportReport};
+use crate::transfer::{
+    check, export, import, open, BadRow, Format, ImportFailure, ImportOptions, ImportReport,
+    OnError,
+};
 
 /// Skipped rows reported one by one; past this, only counted.
 const REPORTED_ROWS: u64 = 100;
@@ -68,11 +72,23 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
 
 /// `import`: returns the summary line, or one error line.
 pub async fn run_import(args: ImportArgs) -> Result<String, String> {
-    let input = args.input.filter(|p| p != Path::new("-"));
-    let (mut reader, progress) = open_input(input.as_ref())?;
-    let format = Format::detect(args.format, input.as_deref(), &mut reader)
+    let path = args.input.filter(|p| p != Path::new("-"));
+    let live_check = args.on_error == OnError::Abort && !args.update_existing;
+    let mut source = match path {
+        Some(path) => Source::File(path),
+        None => Source::Stdin,
+    };
+    // A live import checks its input before writing, so reads it twice:
+    // stdin is kept in memory for that.
+    if let (Source::Stdin, DatabaseUrl::Sqlite(db)) = (&source, &args.to) {
+        if live_check && sqlite::is_served(db) {
+            source = Source::memory_from_stdin()?;
+        }
+    }
+    let (mut reader, progress) = source.open()?;
+    let format = Format::detect(args.format, source.path(), &mut reader)
         .map_err(|e| format!("cannot read the input: {e}; nothing was imported"))?;
-    let opened = crate::transfer::open(reader, format).map_err(|e| e.to_string())?;
+    let opened = open(reader, format).map_err(|e| ImportFailure::from(e).to_string())?;
     let options = ImportOptions {
         on_error: args.on_error,
         batch_size: args.batch_size as usize,
@@ -85,7 +101,19 @@ pub async fn run_import(args: ImportArgs) -> Result<String, String> {
     };
     let (target, result) = match &args.to {
         DatabaseUrl::Sqlite(path) => {
-            let loader = SqliteLoader::begin(path).map_err(|e| e.to_string())?;
+            let mut loader =
+                SqliteLoader::begin(path, args.update_existing).map_err(|e| e.to_string())?;
+            let opened = match loader.commits_each_batch() && live_check {
+                false => opened,
+                true => {
+                    check(&mut loader, opened)
+                        .await
+                        .map_err(|e| ImportFailure::from(e).to_string())?;
+                    let (reader, progress) = source.open()?;
+                    report.progress = progress;
+                    open(reader, format).map_err(|e| ImportFailure::from(e).to_string())?
+                }
+            };
             let result = import(loader, opened, options, &mut report).await;
             (path.display().to_string(), result)
         }
@@ -149,31 +177,58 @@ impl ImportReport for Report {
     }
 }
 
-/// The input and a progress bar over its bytes (a spinner for stdin);
-/// both hidden unless stderr is a terminal.
-fn open_input(path: Option<&PathBuf>) -> Result<(Box<dyn BufRead>, ProgressBar), String> {
-    match path {
-        Some(path) => {
-            let file =
-                File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            let length = file.metadata().map(|m| m.len()).unwrap_or(0);
-            let bar = if std::io::stderr().is_terminal() {
-                ProgressBar::new(length).with_style(
-                    ProgressStyle::with_template(
-                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                )
-            } else {
-                ProgressBar::hidden()
-            };
-            let reader = bar.wrap_read(file);
-            Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), bar))
+/// Where an import reads from.
+enum Source {
+    File(PathBuf),
+    Stdin,
+    /// stdin read whole, for an import that reads its input twice.
+    Memory(Vec<u8>),
+}
+
+impl Source {
+    fn memory_from_stdin() -> Result<Self, String> {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read the input: {e}; nothing was imported"))?;
+        Ok(Self::Memory(bytes))
+    }
+
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Self::File(path) => Some(path),
+            Self::Stdin | Self::Memory(_) => None,
         }
-        None => Ok((
-            Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
-            spinner("read"),
-        )),
+    }
+
+    /// The input from its start, and a progress bar over its bytes (a
+    /// spinner for stdin); both hidden unless stderr is a terminal.
+    fn open(&self) -> Result<(Box<dyn BufRead + '_>, ProgressBar), String> {
+        match self {
+            Self::File(path) => {
+                let file =
+                    File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let bar = if std::io::stderr().is_terminal() {
+                    ProgressBar::new(length).with_style(
+                        ProgressStyle::with_template(
+                            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    )
+                } else {
+                    ProgressBar::hidden()
+                };
+                let reader = bar.wrap_read(file);
+                Ok((Box::new(BufReader::with_capacity(1 << 16, reader)), bar))
+            }
+            Self::Stdin => Ok((
+                Box::new(BufReader::with_capacity(1 << 16, std::io::stdin())),
+                spinner("read"),
+            )),
+            Self::Memory(bytes) => Ok((Box::new(bytes.as_slice()), spinner("read"))),
+        }
     }
 }
 

@@ -59,9 +59,16 @@ pub struct Readiness {
     pub latency: Duration,
 }
 
-/// Loads many users inside one transaction, for the `import` command.
-/// Dropping a loader without [`BulkLoad::commit`] rolls everything back.
+/// Loads many users for the `import` command, inside one transaction
+/// unless [`BulkLoad::commits_each_batch`]. Dropping a loader without
+/// [`BulkLoad::commit`] rolls back what is not committed.
 pub trait BulkLoad {
+    /// Whether each batch is committed as it is written (a live import
+    /// into a served SQLite file), rather than everything at the end.
+    fn commits_each_batch(&self) -> bool {
+        false
+    }
+
     /// Inserts each user whose id and email are free; returns, per user,
     /// whether it was inserted (`false`: its id or email already exists,
     /// in the database or earlier in this load).

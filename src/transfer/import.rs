@@ -47,14 +47,44 @@ pub struct ImportSummary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("line {}: {}; nothing was imported", .0.line, .0.reason)]
+    #[error("line {}: {}", .0.line, .0.reason)]
     BadRow(BadRow),
-    #[error("{0}; nothing was imported")]
+    #[error(transparent)]
     Header(#[from] HeaderError),
-    #[error("cannot read the input: {0}; nothing was imported")]
+    #[error("cannot read the input: {0}")]
     Read(#[from] std::io::Error),
-    #[error("cannot write users: {0}; nothing was imported")]
+    #[error("cannot write users: {0}")]
     Store(#[from] StoreError),
+}
+
+/// An import that stopped, and what of it stays: nothing, unless the
+/// loader commits each batch (a live import), whose committed batches
+/// stay.
+#[derive(Debug, thiserror::Error)]
+pub struct ImportFailure {
+    pub error: ImportError,
+    /// Users committed before it stopped.
+    pub kept: u64,
+}
+
+impl std::fmt::Display for ImportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kept {
+            0 => write!(f, "{}; nothing was imported", self.error),
+            kept => write!(
+                f,
+                "{}; the {kept} users written before it stay (a live import commits as it \
+                 goes): run the same import again with --on-error skip to add the rest",
+                self.error
+            ),
+        }
+    }
+}
+
+impl From<ImportError> for ImportFailure {
+    fn from(error: ImportError) -> Self {
+        Self { error, kept: 0 }
+    }
 }
 
 /// What the caller hears of while the import runs.
@@ -73,17 +103,52 @@ pub fn open<R: BufRead>(input: R, format: Format) -> Result<Opened<R>, ImportErr
     Ok(Records::open(input, format)?)
 }
 
+/// Reads every row of `opened` and checks, without writing, that an
+/// import would take each one: valid, and neither its id nor its email
+/// already stored or earlier in the input. For a live import with
+/// `OnError::Abort`, which must write nothing unless it can write all.
+/// Keeps every id and email of the input in memory meanwhile.
+pub async fn check<L: BulkLoad, R: BufRead>(
+    loader: &mut L,
+    opened: Opened<R>,
+) -> Result<u64, ImportError> {
+    let mut ids = HashSet::new();
+    let mut emails = HashSet::new();
+    let mut rows = 0;
+    for item in opened.records {
+        let (line, row) = match item? {
+            Item::User { line, row } => (line, row),
+            Item::Bad(bad) => return Err(ImportError::BadRow(bad)),
+        };
+        let repeated = row.id.is_some_and(|id| !ids.insert(id)) | !emails.insert(row.email.clone());
+        let stored = repeated
+            || match row.id {
+                Some(id) => loader.find_by_id(id).await?.is_some(),
+                None => false,
+            }
+            || loader.find_by_email(&row.email).await?.is_some();
+        if stored {
+            let reason = TAKEN.to_owned();
+            return Err(ImportError::BadRow(BadRow { line, reason }));
+        }
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+/// Why a new user's row cannot be inserted.
+const TAKEN: &str = "its id or email already exists";
+
 /// Reads every row of `opened`, validates it, and loads the valid ones with
-/// `loader`, committing once at the end.
+/// `loader`, committing once at the end (or, for a live import, batch by
+/// batch).
 pub async fn import<L: BulkLoad, R: BufRead>(
     loader: L,
     opened: Opened<R>,
     options: ImportOptions,
     report: &mut impl ImportReport,
-) -> Result<ImportSummary, ImportError> {
-    if !opened.ignored_columns.is_empty() {
-        report.ignored_columns(&opened.ignored_columns);
-    }
+) -> Result<ImportSummary, ImportFailure> {
+    let live = loader.commits_each_batch();
     let mut run = Run {
         loader,
         options,
@@ -92,22 +157,44 @@ pub async fn import<L: BulkLoad, R: BufRead>(
         pending: Pending::new(options.batch_size.max(1), options.update_existing),
         clock: Clock::default(),
     };
-    let mut read = 0u64;
-    for item in opened.records {
-        read += 1;
-        match item? {
-            Item::User { line, row } => run.row(line, row).await?,
-            Item::Bad(bad) => run.reject(bad)?,
+    let result = run.all(opened).await;
+    let Run {
+        loader, summary, ..
+    } = run;
+    let kept = match live {
+        true => summary.created + summary.updated,
+        false => 0,
+    };
+    let fail = |error| ImportFailure { error, kept };
+    result.map_err(fail)?;
+    loader
+        .commit()
+        .await
+        .map_err(|e| fail(ImportError::Store(e)))?;
+    Ok(summary)
+}
+
+impl<L: BulkLoad, R: ImportReport> Run<'_, L, R> {
+    async fn all(&mut self, opened: Opened<impl BufRead>) -> Result<(), ImportError> {
+        if !opened.ignored_columns.is_empty() {
+            self.report.ignored_columns(&opened.ignored_columns);
         }
-        if run.pending.is_full() {
-            run.flush().await?;
-            run.report.progress(read);
+        let mut read = 0u64;
+        for item in opened.records {
+            read += 1;
+            match item? {
+                Item::User { line, row } => self.row(line, row).await?,
+                Item::Bad(bad) => self.reject(bad)?,
+            }
+            if self.pending.is_full() {
+                self.flush().await?;
+                self.report.progress(read);
+            }
         }
+        self.flush().await?;
+        self.report.progress(read);
+        Ok(())
     }
-    run.flush().await?;
-    run.loader.commit().await?;
-    run.report.progress(read);
-    Ok(run.summary)
 }
 
 /// One import in progress.
@@ -171,7 +258,7 @@ impl<L: BulkLoad, R: ImportReport> Run<'_, L, R> {
             if inserted {
                 self.summary.created += 1;
             } else {
-                let reason = "its id or email already exists".to_owned();
+                let reason = TAKEN.to_owned();
                 self.reject(BadRow { line, reason })?;
             }
         }

@@ -9,5 +9,8 @@ mod record;
 
 pub use export::{export, ExportError, ExportSummary};
 pub use format::Format;
-pub use import::{import, open, ImportError, ImportOptions, ImportReport, ImportSummary, OnError};
+pub use import::{
+    check, import, open, ImportError, ImportFailure, ImportOptions, ImportReport, ImportSummary,
+    OnError,
+};
 pub use record::{BadRow, HeaderError};

@@ -377,7 +377,7 @@ fn a_second_server_on_the_same_database_is_one_clear_line() {
     let mut first = crate::server::Server::start(&db, &[]);
     let path = db.to_str().unwrap();
     let output = run(&["--bind", "127.0.0.1:0", "--database-url", path]);
-    assert_clean_failure(&output, "is already served by another user-service process");
+    assert_clean_failure(&output, "is in use by another user-service process");
 
     let uncached = run(&[
         "--bind",
@@ -387,20 +387,14 @@ fn a_second_server_on_the_same_database_is_one_clear_line() {
         "--database-url",
         path,
     ]);
-    assert_clean_failure(
-        &uncached,
-        "is already served by another user-service process",
-    );
+    assert_clean_failure(&uncached, "is in use by another user-service process");
 
     first.kill_9();
     // Servers without the cache may share a file, as before the cache.
     let uncached = crate::server::Server::start(&db, &["--read-cache", "0"]);
     let also_uncached = crate::server::Server::start(&db, &["--read-cache", "0"]);
     let caching = run(&["--bind", "127.0.0.1:0", "--database-url", path]);
-    assert_clean_failure(
-        &caching,
-        "is already served by another user-service process",
-    );
+    assert_clean_failure(&caching, "is in use by another user-service process");
     drop((uncached, also_uncached));
     let second = crate::server::Server::start(&db, &[]);
     drop(second);

@@ -483,3 +483,203 @@ async fn an_export_of_a_served_postgres_database_is_one_moment() {
     let (postgres, _) = pg_support::fresh_schema_named().await;
     export_while_writing(postgres.as_str(), dir.path()).await;
 }
+
+/// `count` users as NDJSON lines with only an email and a name.
+fn foreign_ndjson(count: usize, prefix: &str) -> String {
+    (0..count)
+        .map(|i| format!("{{\"email\":\"{prefix}{i}@example.com\",\"name\":\"{prefix} {i}\"}}\n"))
+        .collect()
+}
+
+/// Runs `import` on another thread while a client creates users through
+/// the server; returns the import's output and the client's ids, every
+/// one of them answered 201.
+async fn import_while_posting(server: &Server, args: Vec<String>) -> (Output, Vec<String>) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = std::sync::Arc::clone(&stop);
+        let base = server.address.clone();
+        tokio::spawn(async move {
+            let client = crate::server::client();
+            let mut created = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let email = format!("live{}@example.com", created.len());
+                let id = crate::server::create(&client, &base, &email).await;
+                created.push(id.expect("every POST during the import is a 201"));
+            }
+            created
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let import = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args)
+    })
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    (import, writer.await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_into_a_served_file_commits_as_it_goes_and_the_server_keeps_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let server = Server::start(&db, &[]);
+    let input = dir.path().join("people.ndjson");
+    std::fs::write(&input, foreign_ndjson(20_000, "imported")).unwrap();
+
+    // A reader of the file watches the import's users arrive in steps.
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (db, watching) = (db.clone(), std::sync::Arc::clone(&watching));
+        std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let mut seen = std::collections::BTreeSet::new();
+            while watching.load(std::sync::atomic::Ordering::SeqCst) {
+                let n: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM users WHERE email LIKE 'imported%'",
+                        [],
+                        |row| row.get(0),
+                    )
+                    .unwrap();
+                seen.insert(n);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            seen
+        })
+    };
+    let args = [
+        "import",
+        "--to",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ];
+    let (import, created) =
+        import_while_posting(&server, args.iter().map(|a| a.to_string()).collect()).await;
+    watching.store(false, std::sync::atomic::Ordering::SeqCst);
+    let seen = watcher.join().unwrap();
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(
+        stderr(&import).contains("imported 20000 users"),
+        "{}",
+        stderr(&import)
+    );
+    assert!(!created.is_empty());
+    let partial = seen.iter().filter(|&&n| 0 < n && n < 20_000).count();
+    assert!(partial > 0, "readers saw only {seen:?}");
+    let users = server.list_all(&crate::server::client()).await;
+    assert_eq!(users.len(), 20_000 + created.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_import_with_abort_checks_every_row_before_writing_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let server = Server::start(&db, &[]);
+    let client = crate::server::client();
+    crate::server::create(&client, &server.address, "taken@example.com")
+        .await
+        .unwrap();
+    let run_on = |name: &str, text: String| {
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        run(&[
+            "import",
+            "--to",
+            db.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ])
+    };
+    // A bad row, a row repeating an earlier email, and one whose email the
+    // server already stores, each as the file's last row.
+    let mut bad = foreign_ndjson(5_000, "a");
+    bad.push_str("{\"email\":\"not an email\",\"name\":\"X\"}\n");
+    let mut repeated = foreign_ndjson(5_000, "b");
+    repeated.push_str("{\"email\":\"b7@example.com\",\"name\":\"Again\"}\n");
+    let mut stored = foreign_ndjson(5_000, "c");
+    stored.push_str("{\"email\":\"taken@example.com\",\"name\":\"Taken\"}\n");
+    for (name, text, reason) in [
+        ("bad.ndjson", bad, "line 5001: email"),
+        (
+            "repeated.ndjson",
+            repeated,
+            "line 5001: its id or email already exists",
+        ),
+        (
+            "stored.ndjson",
+            stored,
+            "line 5001: its id or email already exists",
+        ),
+    ] {
+        let output = run_on(name, text);
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let message = stderr(&output);
+        assert!(message.contains(reason), "{message}");
+        assert!(message.contains("nothing was imported"), "{message}");
+    }
+    assert_eq!(server.list_all(&client).await.len(), 1);
+
+    // With skip, the same live import writes the good rows.
+    let input = dir.path().join("stored.ndjson");
+    let output = run(&[
+        "import",
+        "--to",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--on-error",
+        "skip",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("imported 5000 users"));
+    assert_eq!(server.list_all(&client).await.len(), 5_001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_existing_beside_a_caching_server_is_refused_and_beside_another_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let client = crate::server::client();
+    let csv = "email,name\nada@example.com,Ada King\n";
+    let input = dir.path().join("renames.csv");
+    std::fs::write(&input, csv).unwrap();
+    let args = [
+        "import",
+        "--to",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--update-existing",
+    ];
+
+    let mut caching = Server::start(&db, &[]);
+    let id = crate::server::create(&client, &caching.address, "ada@example.com")
+        .await
+        .unwrap();
+    let refused = run(&args);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("a server with the read cache serves it"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(caching.terminate().success());
+
+    let plain = Server::start(&db, &["--read-cache", "0"]);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("updated 1"), "{}", stderr(&output));
+    let user: Value = client
+        .get(plain.url(&format!("/users/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["name"], "Ada King");
+}

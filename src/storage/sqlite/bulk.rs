@@ -1,35 +1,70 @@
 //! `SqliteLoader`: the `import` command's path into SQLite — one write
-//! connection, one transaction, one cached INSERT per row.
+//! connection, one cached INSERT per row, and one of two ways to commit:
+//!
+//! - **Alone** (no server holds the file): one transaction for the whole
+//!   import, holding the file's lock exclusively, so a failed import leaves
+//!   nothing and no server starts meanwhile.
+//! - **Live** (a server serves the file): each batch is its own short
+//!   transaction, followed by a pause in which the server's writer takes
+//!   its turn, so the server keeps answering writes while the import runs.
+//!   The caller checks the whole input first when nothing may be written
+//!   unless everything can be.
 
+use std::fs::File;
 use std::path::Path;
+use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::claim::{self, Served};
 use super::connection::{self, store_error, Durability, OpenError};
 use super::{migrate, queries};
 use crate::domain::{Email, User, UserId};
 use crate::storage::{BulkLoad, StoreError};
 
-/// An open import transaction on a SQLite file. While it is open, a server
-/// on the same file waits for it to write (reads go on).
+/// After each live batch's commit the import waits this long, so a server
+/// writer that waits for the file (it looks every millisecond) gets it.
+const LIVE_PAUSE: Duration = Duration::from_millis(3);
+
 pub struct SqliteLoader {
     conn: Connection,
+    live: bool,
+    /// Dropped after `conn`: closing the lock file never touches SQLite's
+    /// own locks, but the file is held for as long as the connection is.
+    _claim: Option<File>,
 }
 
 impl SqliteLoader {
-    /// Opens (creating if needed) and migrates the database, and starts the
-    /// import's transaction.
-    pub fn begin(path: &Path) -> Result<Self, OpenError> {
+    /// Opens (creating if needed) and migrates the database, alone or live
+    /// as the file's lock says. Updating existing users beside a server
+    /// with the read cache is refused: that server could go on answering
+    /// with the old names.
+    pub fn begin(path: &Path, update_existing: bool) -> Result<Self, OpenError> {
+        let (claim, served) = claim::for_import(path)?;
+        if update_existing && served == Served::WithCache {
+            return Err(OpenError::CannotOpen {
+                path: path.to_path_buf(),
+                reason: "a server with the read cache serves it, and would go on answering \
+                         with users as they were; stop it for --update-existing, or run it \
+                         with --read-cache 0"
+                    .into(),
+            });
+        }
         let mut conn = connection::open_writer(path, Durability::Full)?;
         migrate::apply(&mut conn)?;
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| OpenError::from_sqlite(path, e))?;
-        Ok(Self { conn })
+        let live = served != Served::No;
+        if !live {
+            conn.execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| OpenError::from_sqlite(path, e))?;
+        }
+        Ok(Self {
+            conn,
+            live,
+            _claim: claim,
+        })
     }
-}
 
-impl BulkLoad for SqliteLoader {
-    async fn insert(&mut self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+    fn insert_rows(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
         const SQL: &str = "INSERT INTO users (id, email, name, created_at, updated_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
         let mut stmt = self.conn.prepare_cached(SQL).map_err(store_error)?;
@@ -48,6 +83,31 @@ impl BulkLoad for SqliteLoader {
             })
             .collect()
     }
+}
+
+impl BulkLoad for SqliteLoader {
+    fn commits_each_batch(&self) -> bool {
+        self.live
+    }
+
+    async fn insert(&mut self, users: &[User]) -> Result<Vec<bool>, StoreError> {
+        if !self.live {
+            return self.insert_rows(users);
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(store_error)?;
+        let inserted = match self.insert_rows(users) {
+            Ok(inserted) => inserted,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        self.conn.execute_batch("COMMIT").map_err(store_error)?;
+        tokio::time::sleep(LIVE_PAUSE).await;
+        Ok(inserted)
+    }
 
     async fn find_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
         queries::get(&self.conn, id)
@@ -59,7 +119,7 @@ impl BulkLoad for SqliteLoader {
 
     async fn update(&mut self, user: &User) -> Result<bool, StoreError> {
         // A failed statement undoes only itself; the import's transaction
-        // goes on.
+        // goes on. (Live, each update commits on its own.)
         match queries::update(&self.conn, user) {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict { .. }) => Ok(false),
@@ -68,6 +128,11 @@ impl BulkLoad for SqliteLoader {
     }
 
     async fn commit(self) -> Result<(), StoreError> {
+        if self.live {
+            // Every batch is committed; the server's checkpointer folds the
+            // WAL in.
+            return Ok(());
+        }
         self.conn.execute_batch("COMMIT").map_err(store_error)?;
         // Fold the import's WAL into the file now rather than leave it to
         // the next server start.

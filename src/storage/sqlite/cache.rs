@@ -18,9 +18,11 @@
 //! reads add users, so what a write-heavy load creates does not push out
 //! what is being read.
 //!
-//! This holds because this process is the database's only writer; `import`,
-//! the one other program that writes to it, only adds users, which no entry
-//! can contradict (misses are not cached).
+//! This holds because this process is the database's only writer of
+//! existing users: `import`, the one other program that writes to a served
+//! file, only adds users there, which no entry can contradict (misses are
+//! not cached); its `--update-existing` is refused while a caching server
+//! holds the file (`claim.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};

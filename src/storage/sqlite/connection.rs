@@ -57,8 +57,9 @@ pub enum OpenError {
     #[error("cannot migrate database {path}: {reason}")]
     Migration { path: PathBuf, reason: String },
     #[error(
-        "database {path} is already served by another user-service process (it holds \
-         {lock}); run one server per SQLite file, or several on PostgreSQL"
+        "database {path} is in use by another user-service process (a server, or an \
+         import writing in one transaction; it holds {lock}); run one server per SQLite \
+         file, or several on PostgreSQL"
     )]
     InUse { path: PathBuf, lock: PathBuf },
 }
@@ -97,7 +98,7 @@ fn open_flags() -> OpenFlags {
 pub(super) fn open_writer(path: &Path, durability: Durability) -> Result<Connection, OpenError> {
     let conn = Connection::open_with_flags(path, open_flags())
         .map_err(|e| OpenError::from_sqlite(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
+    conn.busy_handler(Some(wait_for_the_file))
         .map_err(|e| OpenError::from_sqlite(path, e))?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -117,6 +118,20 @@ pub(super) fn open_writer(path: &Path, durability: Durability) -> Result<Connect
     .map_err(|e| OpenError::from_sqlite(path, e))?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
+}
+
+/// The writers' wait for a file another process writes to (a live
+/// import, or the server beside an import): look again every millisecond,
+/// for at most [`BUSY_TIMEOUT`]. SQLite's own busy timeout sleeps longer
+/// and longer (up to 100 ms a time), so a writer that waited a moment
+/// would keep missing the short gaps a live import leaves between its
+/// transactions.
+fn wait_for_the_file(attempt: i32) -> bool {
+    if u128::try_from(attempt).unwrap_or(u128::MAX) >= BUSY_TIMEOUT.as_millis() {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
 }
 
 /// Caps the database at `bytes` (rounded down to whole pages). A database

@@ -8,6 +8,7 @@ mod batch;
 mod bulk;
 mod cache;
 mod checkpoint;
+mod claim;
 mod connection;
 mod migrate;
 mod queries;
@@ -24,6 +25,7 @@ use prometheus::IntCounter;
 
 pub use backup::{backup, BackupError};
 pub use bulk::SqliteLoader;
+pub use claim::is_served;
 pub use connection::{Durability, OpenError};
 pub use migrate::migrate;
 /// Call on each HTTP worker thread as it starts, inside its runtime: the
@@ -78,7 +80,10 @@ impl SqliteStore {
     /// and starts the writer and checkpointer threads.
     pub fn open(options: &SqliteOptions) -> Result<Self, OpenError> {
         let claim = match options.serving {
-            true => Some(Arc::new(claim(&options.path, options.read_cache > 0)?)),
+            true => Some(Arc::new(claim::for_server(
+                &options.path,
+                options.read_cache > 0,
+            )?)),
             false => None,
         };
         warn_if_wal_is_missing(&options.path);
@@ -120,45 +125,6 @@ impl SqliteStore {
             checkpointer.stop();
         }
         self.writer.stop();
-    }
-}
-
-/// Takes `<database>.lock` (an `flock`, released when the process ends,
-/// however it ends): exclusively for a server with the read cache, shared
-/// for one without. The read cache is exact only if its process's writer is
-/// the only one changing existing users, so while a caching server runs any
-/// other server on the same file — a deploy that starts the new process
-/// before the old one stops, say — is refused instead of letting the first
-/// serve stale users. `import`, `export` and `backup` do not take it. A
-/// separate file, because closing any descriptor of the database file itself
-/// would drop SQLite's POSIX locks on it.
-fn claim(path: &std::path::Path, exclusive: bool) -> Result<std::fs::File, OpenError> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let lock = PathBuf::from(name);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(|e| OpenError::CannotOpen {
-            path: path.to_path_buf(),
-            reason: format!("cannot create its lock file {}: {e}", lock.display()),
-        })?;
-    let locked = match exclusive {
-        true => file.try_lock(),
-        false => file.try_lock_shared(),
-    };
-    match locked {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::InUse {
-            path: path.to_path_buf(),
-            lock,
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(OpenError::CannotOpen {
-            path: path.to_path_buf(),
-            reason: format!("cannot lock {}: {e}", lock.display()),
-        }),
     }
 }
 
