@@ -23,6 +23,7 @@ fn http(c: &mut Criterion) {
         // As the server has it, so GET by id is measured as served.
         read_cache: user_service::config::DEFAULT_READ_CACHE,
         serving: false,
+        backups: None,
         metrics: storage_metrics,
     })
     .unwrap();

@@ -29,6 +29,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         readers: 4,
         read_cache: 0,
         serving: false,
+        backups: None,
         metrics: StorageMetrics::new(),
     })
     .unwrap()

@@ -47,9 +47,11 @@ pub fn backup(url: DatabaseUrl, to: &std::path::Path) -> Result<(), String> {
     let DatabaseUrl::Sqlite(path) = url else {
         return Err("backup copies a SQLite file; for PostgreSQL use pg_dump".into());
     };
-    let users = sqlite::backup(&path, to).map_err(|e| e.to_string())?;
+    let copied = sqlite::backup(&path, to).map_err(|e| e.to_string())?;
     println!(
-        "backed up {users} users from {} to {}",
+        "backed up {} users ({} bytes) from {} to {}",
+        copied.users,
+        copied.bytes,
         path.display(),
         to.display()
     );

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -11,10 +12,13 @@ use super::settings::{
     default_workers, Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_READ_CACHE,
 };
-use super::values::{parse_database_url, parse_origin, parse_size, DatabaseUrl, DurabilityArg};
+use super::values::{
+    parse_database_url, parse_origin, parse_period, parse_size, DatabaseUrl, DurabilityArg,
+};
 use crate::logging::LogFormat;
 use crate::probe::ProbeTls;
 use crate::routes::RateLimitSetting;
+use crate::storage::sqlite::BackupSchedule;
 use crate::tls::TlsFiles;
 use crate::transfer::{Format, OnError};
 
@@ -62,10 +66,12 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Write a consistent copy of a live database while a server keeps serving.
     Backup(BackupArgs),
-    /// Write every user, newest first, as NDJSON or CSV (to stdout by default).
+    /// Write every user as of one moment, newest first, as NDJSON or CSV (to
+    /// stdout by default).
     Export(ExportArgs),
-    /// Load users from NDJSON or CSV (stdin by default), keeping ids and
-    /// timestamps, in one transaction.
+    /// Load users from NDJSON or CSV (stdin by default), keeping the ids and
+    /// timestamps a file has and making those it lacks: in one transaction,
+    /// or batch by batch into a SQLite file a server is serving.
     Import(ImportArgs),
     /// Print the OpenAPI 3.1 document of the HTTP API (as served at
     /// /openapi.json) and exit, without starting a server.
@@ -193,6 +199,28 @@ pub struct ServeArgs {
     #[arg(long, env = "RATE_LIMIT_BURST", requires = "rate_limit")]
     pub rate_limit_burst: Option<NonZeroU32>,
 
+    /// Take a verified backup of the SQLite file into this directory (which
+    /// must exist) every `--backup-every`, named `users-<UTC time>.db`,
+    /// keeping the newest `--backup-keep`. SQLite only (on PostgreSQL use
+    /// pg_dump or the provider's backups). [default: no backups]
+    #[arg(
+        long,
+        env = "BACKUP_DIR",
+        value_name = "DIR",
+        requires = "backup_every"
+    )]
+    pub backup_dir: Option<PathBuf>,
+
+    /// How often to back up: `30s`, `15m`, `6h`, `1d`. The first backup is
+    /// due one period after the newest one in the directory (at once if
+    /// there is none), so restarts do not put it off.
+    #[arg(long, env = "BACKUP_EVERY", value_name = "PERIOD", value_parser = parse_period, requires = "backup_dir")]
+    pub backup_every: Option<Duration>,
+
+    /// Backups kept; older ones are removed after each new one is verified.
+    #[arg(long, env = "BACKUP_KEEP", value_name = "N", default_value = "7")]
+    pub backup_keep: NonZeroUsize,
+
     /// Open client connections accepted at once; past it, new connections
     /// wait in the listen backlog. Requests must send their head within 5 s
     /// and idle keep-alive connections close after 5 s.
@@ -318,6 +346,12 @@ impl TryFrom<ServeArgs> for Settings {
                     .into(),
             );
         }
+        let backups = backup_schedule(
+            &database,
+            args.backup_dir,
+            args.backup_every,
+            args.backup_keep,
+        )?;
         Ok(Self {
             database,
             durability: args.durability.into(),
@@ -334,8 +368,41 @@ impl TryFrom<ServeArgs> for Settings {
             }),
             max_connections: args.max_connections,
             tls: tls_files(args.tls_cert, args.tls_key, args.tls_client_ca),
+            backups,
         })
     }
+}
+
+/// The backup schedule, when a directory and a period are given (clap
+/// checks that one comes with the other): SQLite only, into a directory
+/// that exists and can be written to.
+fn backup_schedule(
+    database: &DatabaseUrl,
+    dir: Option<PathBuf>,
+    every: Option<Duration>,
+    keep: NonZeroUsize,
+) -> Result<Option<BackupSchedule>, String> {
+    let (Some(dir), Some(every)) = (dir, every) else {
+        return Ok(None);
+    };
+    if matches!(database, DatabaseUrl::Postgres(_)) {
+        return Err(
+            "--backup-dir backs up a SQLite file; on PostgreSQL use pg_dump \
+             (or pg_basebackup, or your provider's backups)"
+                .into(),
+        );
+    }
+    if !dir.is_dir() {
+        return Err(format!(
+            "backup directory {} does not exist or is not a directory",
+            dir.display()
+        ));
+    }
+    let probe = dir.join(".user-service-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| format!("cannot write to backup directory {}: {e}", dir.display()))?;
+    Ok(Some(BackupSchedule { dir, every, keep }))
 }
 
 /// The TLS files, when both the certificate and key are named (clap checks

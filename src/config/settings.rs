@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 
 use super::DatabaseUrl;
 use crate::routes::RateLimitSetting;
-use crate::storage::sqlite::Durability;
+use crate::storage::sqlite::{BackupSchedule, Durability};
 
 /// `--bind`'s default: loopback, so a fresh install is not on the network.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3000));
@@ -44,6 +44,8 @@ pub struct Settings {
     pub max_connections: NonZeroUsize,
     /// HTTPS instead of plain HTTP; `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// SQLite only: backups taken while serving; `None`: none.
+    pub backups: Option<BackupSchedule>,
 }
 
 impl Settings {
@@ -62,6 +64,7 @@ impl Settings {
             rate_limit: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             tls: None,
+            backups: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! sizes, origins, durability.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::ValueEnum;
 
@@ -96,6 +97,28 @@ pub fn parse_size(raw: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// A period: a whole number and a unit, `s`, `m`, `h` or `d` (`30s`,
+/// `15m`, `6h`, `1d`); at least one second.
+pub fn parse_period(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let bad = || format!("{raw:?} is not a period; expected e.g. 30s, 15m, 6h or 1d");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    match number.checked_mul(seconds) {
+        Some(0) => Err("the period must be at least 1s".into()),
+        Some(total) => Ok(Duration::from_secs(total)),
+        None => Err(format!("{raw:?} is too long")),
+    }
+}
+
 /// An origin is `scheme://host[:port]` with no path, or `*`.
 pub(super) fn parse_origin(raw: &str) -> Result<String, String> {
     let origin = raw.trim().trim_end_matches('/');
@@ -180,5 +203,17 @@ mod tests {
         assert!(parse_size("ten MB").is_err());
         assert!(parse_size("10 parsecs").is_err());
         assert!(parse_size("99999999999999999999GB").is_err());
+    }
+
+    #[test]
+    fn periods_take_a_unit_and_are_never_zero() {
+        assert_eq!(parse_period("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_period("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_period("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_period(" 1d "), Ok(Duration::from_secs(86_400)));
+        for bad in ["", "30", "s", "1w", "1.5h", "-1s", "0s", "1 h"] {
+            assert!(parse_period(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_period("99999999999999999d").is_err());
     }
 }

@@ -71,6 +71,7 @@ impl Application {
                     max_size: settings.max_db_size,
                     read_cache: settings.read_cache,
                     serving: true,
+                    backups: settings.backups.clone(),
                     readers: reader_pool_size(settings.workers),
                     metrics: storage_metrics.clone(),
                 })?;

@@ -4,7 +4,7 @@
 //! registry ([`StorageMetrics::collectors`]), so storage never knows HTTP.
 
 use prometheus::core::Collector;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts};
 
 /// Seconds: from a cached read (~0.1 ms) to the 10 s storage timeout. The
 /// HTTP latency histograms use the same buckets.
@@ -28,6 +28,9 @@ pub struct StorageMetrics {
     pub read_cache_hits: IntCounter,
     pub read_cache_misses: IntCounter,
     read_cache: IntCounterVec,
+    backups: IntCounterVec,
+    backup_last_success: IntGauge,
+    backup_last_bytes: IntGauge,
 }
 
 impl std::fmt::Debug for StorageMetrics {
@@ -55,6 +58,17 @@ impl StorageMetrics {
             &["result"],
         )
         .unwrap_or_else(|e| unreachable!("static counter options are valid: {e}"));
+        let backups = IntCounterVec::new(
+            Opts::new(
+                "user_service_backups_total",
+                "Scheduled backups (--backup-dir), by result; a failed one keeps the older ones",
+            ),
+            &["result"],
+        )
+        .unwrap_or_else(|e| unreachable!("static counter options are valid: {e}"));
+        for result in ["ok", "error"] {
+            backups.with_label_values(&[result]);
+        }
         Self {
             batch_size: histogram(
                 "user_service_writer_batch_size",
@@ -79,6 +93,15 @@ impl StorageMetrics {
             read_cache_hits: read_cache.with_label_values(&["hit"]),
             read_cache_misses: read_cache.with_label_values(&["miss"]),
             read_cache,
+            backups,
+            backup_last_success: gauge(
+                "user_service_backup_last_success_timestamp_seconds",
+                "When the last scheduled backup that succeeded was taken (Unix time; 0: none)",
+            ),
+            backup_last_bytes: gauge(
+                "user_service_backup_last_size_bytes",
+                "Size of the last scheduled backup that succeeded",
+            ),
         }
     }
 
@@ -90,6 +113,9 @@ impl StorageMetrics {
             Box::new(self.queue_wait_seconds.clone()),
             Box::new(self.pool_wait_seconds.clone()),
             Box::new(self.read_cache.clone()),
+            Box::new(self.backups.clone()),
+            Box::new(self.backup_last_success.clone()),
+            Box::new(self.backup_last_bytes.clone()),
         ]
     }
 }
@@ -97,4 +123,23 @@ impl StorageMetrics {
 fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
     Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
         .unwrap_or_else(|e| unreachable!("static histogram options are valid: {e}"))
+}
+
+impl StorageMetrics {
+    /// A scheduled backup written and verified at `at` (Unix seconds).
+    pub fn backup_succeeded(&self, at: i64, bytes: u64) {
+        self.backups.with_label_values(&["ok"]).inc();
+        self.backup_last_success.set(at);
+        self.backup_last_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    pub fn backup_failed(&self) {
+        self.backups.with_label_values(&["error"]).inc();
+    }
+}
+
+fn gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::new(name, help)
+        .unwrap_or_else(|e| unreachable!("static gauge options are valid: {e}"))
 }

@@ -325,6 +325,7 @@ fn sqlite_options(dir: &tempfile::TempDir) -> SqliteOptions {
         readers: 4,
         read_cache: 1_000,
         serving: false,
+        backups: None,
         metrics: StorageMetrics::new(),
     }
 }
@@ -381,6 +382,7 @@ async fn the_wal_restarts_under_a_steady_load_of_writes_and_reads() {
         durability: Durability::Normal,
         read_cache: 0,
         serving: true,
+        backups: None,
         ..sqlite_options(&dir)
     })
     .unwrap();

@@ -98,3 +98,189 @@ fn a_backup_never_overwrites_an_existing_file() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
     assert_eq!(std::fs::read(&copy).unwrap(), b"precious");
 }
+
+/// The backups of `users.db` in `dir`, oldest first.
+fn scheduled_backups(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("users-") && name.ends_with("Z.db")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A metric's value from `/metrics`.
+async fn metric(server: &Server, client: &reqwest::Client, line_start: &str) -> f64 {
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(line_start))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line_start} in {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scheduled_backups_keep_the_newest_n_verified_copies_while_writes_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let server = Server::start(
+        &db,
+        &[
+            "--backup-dir",
+            backups.to_str().unwrap(),
+            "--backup-every",
+            "1s",
+            "--backup-keep",
+            "3",
+        ],
+    );
+    let client = client();
+    let started = std::time::Instant::now();
+    let mut created = 0;
+    while started.elapsed() < std::time::Duration::from_millis(5_500) {
+        let id = create(&client, &server.address, &format!("u{created}@example.com")).await;
+        assert!(id.is_some(), "writes go on during backups");
+        created += 1;
+    }
+    let ok = metric(
+        &server,
+        &client,
+        "user_service_backups_total{result=\"ok\"} ",
+    )
+    .await;
+    assert!(ok >= 4.0, "{ok} backups in 5.5 s");
+    let kept = scheduled_backups(&backups);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    let mut counts = Vec::new();
+    for backup in &kept {
+        assert_eq!(integrity(backup), "ok");
+        counts.push(count_users(backup));
+    }
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert!(counts[2] > 0 && counts[2] <= created);
+    let newest_size = std::fs::metadata(&kept[2]).unwrap().len() as f64;
+    let reported = metric(&server, &client, "user_service_backup_last_size_bytes ").await;
+    // The newest file, or one taken after it was listed.
+    assert!(reported >= newest_size, "{reported} vs {newest_size}");
+    let at = metric(
+        &server,
+        &client,
+        "user_service_backup_last_success_timestamp_seconds ",
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    assert!((now - at).abs() < 10.0, "{at} vs {now}");
+    assert!(!std::fs::read_dir(&backups).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".partial")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_backup_is_counted_and_serving_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let server = Server::start(
+        &db,
+        &[
+            "--backup-dir",
+            backups.to_str().unwrap(),
+            "--backup-every",
+            "1s",
+        ],
+    );
+    let client = client();
+    std::fs::remove_dir_all(&backups).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while metric(
+        &server,
+        &client,
+        "user_service_backups_total{result=\"error\"} ",
+    )
+    .await
+        < 1.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed backup counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(create(&client, &server.address, "after@example.com")
+        .await
+        .is_some());
+    assert!(server
+        .log()
+        .iter()
+        .any(|line| line.contains("scheduled backup failed, older backups kept")));
+}
+
+#[test]
+fn backup_flags_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let db = db.to_str().unwrap();
+    let missing = dir.path().join("nowhere");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "--database-url",
+                db,
+                "--backup-dir",
+                missing.to_str().unwrap(),
+                "--backup-every",
+                "1h",
+            ],
+            "does not exist",
+        ),
+        (
+            &[
+                "--database-url",
+                db,
+                "--backup-dir",
+                ".",
+                "--backup-every",
+                "soon",
+            ],
+            "is not a period",
+        ),
+        (
+            &["--database-url", db, "--backup-dir", "."],
+            "--backup-every",
+        ),
+        (
+            &[
+                "--database-url",
+                "postgres://u:p@127.0.0.1:1/db",
+                "--backup-dir",
+                ".",
+                "--backup-every",
+                "1d",
+            ],
+            "use pg_dump",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = run(args);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {text}");
+        assert!(text.contains(expected), "{args:?}: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+    }
+    assert!(!std::path::Path::new(db).exists(), "nothing opened");
+}

@@ -4,6 +4,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
 use super::connection;
@@ -20,14 +23,30 @@ pub enum BackupError {
     Corrupt { path: PathBuf, detail: String },
 }
 
+/// What a backup wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copied {
+    pub users: u64,
+    pub bytes: u64,
+}
+
+/// Pages copied per step of SQLite's online backup (4 MiB at 4 KiB pages),
+/// and the pause between steps, so the copy's reads and writes come in
+/// small bursts beside the server's own fsyncs.
+const STEP_PAGES: i32 = 1024;
+const STEP_PAUSE: Duration = Duration::from_millis(2);
+
 /// Copies the database at `source` to `target` and verifies the copy.
 ///
-/// `VACUUM INTO` reads one snapshot of the WAL-mode database, so writers go
-/// on while it runs and the copy is consistent as of its start. The copy is
-/// written beside the target, fsynced, checked, and only then renamed into
-/// place, so a failed backup never leaves a half-written file at `target`.
-/// Returns the number of users in the copy.
-pub fn backup(source: &Path, target: &Path) -> Result<u64, BackupError> {
+/// SQLite's online backup, in steps, inside one read transaction on the
+/// source: in WAL mode the copy is the database as of the transaction's
+/// start, writers go on meanwhile and never wait for it, and the copy never
+/// restarts however much they write (a backup without that transaction
+/// starts again whenever another connection writes between two steps).
+/// The copy is written beside the target, fsynced, checked (`PRAGMA
+/// integrity_check`), and only then renamed into place, so a failed backup
+/// never leaves a half-written file at `target`.
+pub fn backup(source: &Path, target: &Path) -> Result<Copied, BackupError> {
     if target.exists() {
         return Err(BackupError::TargetExists(target.to_path_buf()));
     }
@@ -46,7 +65,7 @@ pub fn backup(source: &Path, target: &Path) -> Result<u64, BackupError> {
     result
 }
 
-fn copy_and_verify(source: &Path, partial: &Path, target: &Path) -> Result<u64, BackupError> {
+fn copy_and_verify(source: &Path, partial: &Path, target: &Path) -> Result<Copied, BackupError> {
     let source_error = |e: rusqlite::Error| BackupError::Source {
         path: source.to_path_buf(),
         reason: e.to_string(),
@@ -56,16 +75,35 @@ fn copy_and_verify(source: &Path, partial: &Path, target: &Path) -> Result<u64, 
         reason,
     };
     let conn = connection::open_maintenance(source).map_err(source_error)?;
-    let partial_text = partial
-        .to_str()
-        .ok_or_else(|| target_error("the path is not valid UTF-8".into()))?;
-    conn.execute("VACUUM INTO ?1", [partial_text])
-        .map_err(|e| target_error(e.to_string()))?;
+    // The snapshot every step reads: taken by the first read.
+    conn.execute_batch("BEGIN DEFERRED").map_err(source_error)?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(source_error)?;
+    let mut copy = Connection::open(partial).map_err(|e| target_error(e.to_string()))?;
+    {
+        let online = Backup::new(&conn, &mut copy).map_err(|e| target_error(e.to_string()))?;
+        loop {
+            match online
+                .step(STEP_PAGES)
+                .map_err(|e| target_error(e.to_string()))?
+            {
+                StepResult::Done => break,
+                StepResult::More | StepResult::Busy | StepResult::Locked => {
+                    std::thread::sleep(STEP_PAUSE);
+                }
+                _ => std::thread::sleep(STEP_PAUSE),
+            }
+        }
+    }
+    drop(copy);
     drop(conn);
 
-    File::open(partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| target_error(e.to_string()))?;
+    let file = File::open(partial).map_err(|e| target_error(e.to_string()))?;
+    file.sync_all().map_err(|e| target_error(e.to_string()))?;
+    let bytes = file
+        .metadata()
+        .map_err(|e| target_error(e.to_string()))?
+        .len();
     let users = verify(partial).map_err(|detail| BackupError::Corrupt {
         path: target.to_path_buf(),
         detail,
@@ -75,7 +113,7 @@ fn copy_and_verify(source: &Path, partial: &Path, target: &Path) -> Result<u64, 
         // Make the rename itself durable.
         let _ = File::open(dir).and_then(|d| d.sync_all());
     }
-    Ok(users)
+    Ok(Copied { users, bytes })
 }
 
 fn verify(path: &Path) -> Result<u64, String> {

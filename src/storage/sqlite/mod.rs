@@ -14,6 +14,7 @@ mod migrate;
 mod queries;
 mod reader;
 mod reply;
+mod schedule;
 mod snapshot;
 mod writer;
 
@@ -31,6 +32,7 @@ pub use migrate::migrate;
 /// Call on each HTTP worker thread as it starts, inside its runtime: the
 /// writer then hands that thread a batch's answers with one wake-up.
 pub use reply::start_relay_on_this_thread as start_reply_relay;
+pub use schedule::BackupSchedule;
 pub use snapshot::SqliteSnapshot;
 
 use self::anchor::ReadAnchor;
@@ -38,6 +40,7 @@ use self::batch::WriteOp;
 use self::cache::UserCache;
 use self::checkpoint::{Checkpointer, WalActivity};
 use self::reader::ReaderPool;
+use self::schedule::ScheduledBackups;
 use self::writer::Writer;
 use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
 use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
@@ -56,6 +59,8 @@ pub struct SqliteOptions {
     pub read_cache: usize,
     /// Opened to serve: takes the file's server lock (see `claim`).
     pub serving: bool,
+    /// Backups taken while the store is open.
+    pub backups: Option<BackupSchedule>,
     /// Where the writer and the read pool record what they do.
     pub metrics: StorageMetrics,
 }
@@ -71,6 +76,7 @@ pub struct SqliteStore {
     cache_misses: IntCounter,
     writer: Writer,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
+    backups: Arc<Mutex<Option<ScheduledBackups>>>,
     /// Held while the store is open when it caches reads (see `claim`).
     _claim: Option<Arc<std::fs::File>>,
 }
@@ -102,6 +108,17 @@ impl SqliteStore {
             cache.clone(),
         )?;
         let checkpointer = Checkpointer::start(&options.path, activity)?;
+        let backups = options
+            .backups
+            .clone()
+            .map(|schedule| {
+                ScheduledBackups::start(&options.path, schedule, options.metrics.clone())
+            })
+            .transpose()
+            .map_err(|e| OpenError::CannotOpen {
+                path: options.path.clone(),
+                reason: format!("cannot start the backup thread: {e}"),
+            })?;
         Ok(Self {
             readers,
             cache,
@@ -109,6 +126,7 @@ impl SqliteStore {
             cache_misses: options.metrics.read_cache_misses.clone(),
             writer,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
+            backups: Arc::new(Mutex::new(backups)),
             _claim: claim,
         })
     }
@@ -116,6 +134,14 @@ impl SqliteStore {
     /// Finishes queued writes, stops the background threads, checkpoints
     /// the WAL into the main file and closes the database. Idempotent.
     pub fn close(&self) {
+        let backups = self
+            .backups
+            .lock()
+            .map(|mut slot| slot.take())
+            .unwrap_or_default();
+        if let Some(backups) = backups {
+            backups.stop();
+        }
         let checkpointer = self
             .checkpointer
             .lock()
