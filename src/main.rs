@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use user_service::commands::{self, backup, migrate, serve, transfer};
+use user_service::commands::{self, backup, migrate, restore, serve, transfer};
 use user_service::config::Settings;
 use user_service::config::{Cli, Command};
 
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => Settings::try_from(args).and_then(serve),
         Command::Migrate(args) => migrate(args.database_url),
         Command::Backup(args) => backup(args.database.database_url, &args.to),
+        Command::Restore(args) => restore(&args.from, args.to),
         Command::Export(args) => transfer(commands::run_export(args)),
         Command::Import(args) => transfer(commands::run_import(args)),
         Command::WaitReady(args) => user_service::probe::wait_ready(

@@ -58,6 +58,26 @@ pub fn backup(url: DatabaseUrl, to: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `restore --from BACKUP --to sqlite://FILE`.
+pub fn restore(from: &std::path::Path, url: DatabaseUrl) -> Result<(), String> {
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Err(
+            "restore replaces a SQLite file; for PostgreSQL use pg_restore or your \
+             provider's point-in-time recovery"
+                .into(),
+        );
+    };
+    let restored = sqlite::restore(from, &path).map_err(|e| e.to_string())?;
+    println!(
+        "restored {} users ({} bytes) from {} into {}",
+        restored.users,
+        restored.bytes,
+        from.display(),
+        path.display()
+    );
+    Ok(())
+}
+
 /// Runs `export` or `import` and prints its summary line on stderr (stdout
 /// may be the exported data).
 pub fn transfer(

@@ -66,6 +66,10 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Write a consistent copy of a live database while a server keeps serving.
     Backup(BackupArgs),
+    /// Replace a SQLite database with a backup: checked (integrity, schema
+    /// not newer than this binary), refused while a server holds the file,
+    /// atomic.
+    Restore(RestoreArgs),
     /// Write every user as of one moment, newest first, as NDJSON or CSV (to
     /// stdout by default).
     Export(ExportArgs),
@@ -254,6 +258,23 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     pub tls_client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (a file `backup` or `serve --backup-dir` wrote).
+    #[arg(long)]
+    pub from: PathBuf,
+
+    /// The database to replace: `sqlite://PATH` (created if missing).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL,
+        value_parser = parse_database_url
+    )]
+    pub to: DatabaseUrl,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,8 +8,8 @@ mod settings;
 mod values;
 
 pub use cli::{
-    BackupArgs, Cli, Command, DatabaseArgs, ExportArgs, ImportArgs, ServeArgs, WaitReadyArgs,
-    VERSION,
+    BackupArgs, Cli, Command, DatabaseArgs, ExportArgs, ImportArgs, RestoreArgs, ServeArgs,
+    WaitReadyArgs, VERSION,
 };
 pub use settings::{
     Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_CACHE,

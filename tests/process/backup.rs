@@ -284,3 +284,109 @@ fn backup_flags_are_checked_at_start() {
     }
     assert!(!std::path::Path::new(db).exists(), "nothing opened");
 }
+
+fn restore(from: &std::path::Path, to: &std::path::Path) -> std::process::Output {
+    run(&[
+        "restore",
+        "--from",
+        from.to_str().unwrap(),
+        "--to",
+        &format!("sqlite://{}", to.display()),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn restore_replaces_a_crashed_database_with_the_backup_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let copy = dir.path().join("copy.db");
+    let mut server = Server::start(&db, &[]);
+    let client = client();
+    for i in 0..20 {
+        create(&client, &server.address, &format!("kept{i}@example.com"))
+            .await
+            .unwrap();
+    }
+    let output = run(&[
+        "backup",
+        "--database-url",
+        db.to_str().unwrap(),
+        "--to",
+        copy.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    for i in 0..5 {
+        create(&client, &server.address, &format!("later{i}@example.com"))
+            .await
+            .unwrap();
+    }
+    // Still held: refused, and the database keeps everything.
+    let refused = restore(&copy, &db);
+    assert_eq!(refused.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        text.contains("in use by another user-service process"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was changed"), "{text}");
+    server.kill_9();
+    assert_eq!(count_users(&db), 25);
+
+    // The crash left a WAL; the restore must not replay it onto the copy.
+    let output = restore(&copy, &db);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.starts_with("restored 20 users"), "{text}");
+    assert_eq!(integrity(&db), "ok");
+    assert_eq!(count_users(&db), 20);
+    let server = Server::start(&db, &[]);
+    assert_eq!(server.list_all(&client).await.len(), 20);
+}
+
+#[test]
+fn restore_refuses_a_backup_it_cannot_trust_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    assert!(run(&["migrate", "--database-url", db.to_str().unwrap()])
+        .status
+        .success());
+    let newer = dir.path().join("newer.db");
+    assert!(run(&["migrate", "--database-url", newer.to_str().unwrap()])
+        .status
+        .success());
+    let conn = rusqlite::Connection::open(&newer).unwrap();
+    conn.execute(
+        "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
+         VALUES (999, 'future', '2030-01-01', '0')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![7u8; 8192]).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    for (from, expected) in [
+        (newer.as_path(), "newer than this binary knows"),
+        (garbage.as_path(), "cannot be used"),
+        (dir.path().join("missing.db").as_path(), "no such file"),
+    ] {
+        let output = restore(from, &db);
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{text}");
+        assert!(text.contains(expected), "{text}");
+        assert!(text.contains("nothing was changed"), "{text}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let postgres = run(&[
+        "restore",
+        "--from",
+        "x.db",
+        "--to",
+        "postgres://u@127.0.0.1:1/db",
+    ]);
+    assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_restore"));
+}

@@ -24,12 +24,7 @@ pub fn migrate(path: &Path) -> Result<Vec<i64>, OpenError> {
 pub(super) fn apply(conn: &mut Connection) -> Result<Vec<i64>, OpenError> {
     let path = conn_path(conn);
     let runner = embedded::migrations::runner();
-    let known = runner
-        .get_migrations()
-        .iter()
-        .map(|m| i64::from(m.version()))
-        .max()
-        .unwrap_or(0);
+    let known = known_version();
     if let Some(found) = applied_version(conn).map_err(|e| OpenError::from_sqlite(&path, e))? {
         if found > known {
             return Err(OpenError::SchemaTooNew { path, found, known });
@@ -46,8 +41,18 @@ pub(super) fn apply(conn: &mut Connection) -> Result<Vec<i64>, OpenError> {
         .collect())
 }
 
+/// The newest schema version this binary has a migration for.
+pub(super) fn known_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
 /// The highest migration version recorded in the database, if any.
-fn applied_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+pub(super) fn applied_version(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
     let has_history: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
         [HISTORY_TABLE],

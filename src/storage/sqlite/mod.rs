@@ -14,6 +14,7 @@ mod migrate;
 mod queries;
 mod reader;
 mod reply;
+mod restore;
 mod schedule;
 mod snapshot;
 mod writer;
@@ -24,7 +25,7 @@ use std::time::Instant;
 
 use prometheus::IntCounter;
 
-pub use backup::{backup, BackupError};
+pub use backup::{backup, BackupError, Copied};
 pub use bulk::SqliteLoader;
 pub use claim::is_served;
 pub use connection::{Durability, OpenError};
@@ -32,6 +33,7 @@ pub use migrate::migrate;
 /// Call on each HTTP worker thread as it starts, inside its runtime: the
 /// writer then hands that thread a batch's answers with one wake-up.
 pub use reply::start_relay_on_this_thread as start_reply_relay;
+pub use restore::{restore, RestoreError};
 pub use schedule::BackupSchedule;
 pub use snapshot::SqliteSnapshot;
 
