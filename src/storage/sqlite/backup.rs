@@ -80,19 +80,21 @@ fn copy_and_verify(source: &Path, partial: &Path, target: &Path) -> Result<Copie
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
         .map_err(source_error)?;
     let mut copy = Connection::open(partial).map_err(|e| target_error(e.to_string()))?;
+    // Each step's pages are flushed to disk before the next: left to pile
+    // up, the copy's dirty pages were written back in one burst that made
+    // the server's own commits (each an fsync) wait behind it.
+    let flush = File::open(partial).map_err(|e| target_error(e.to_string()))?;
     {
         let online = Backup::new(&conn, &mut copy).map_err(|e| target_error(e.to_string()))?;
         loop {
-            match online
+            let step = online
                 .step(STEP_PAGES)
-                .map_err(|e| target_error(e.to_string()))?
-            {
-                StepResult::Done => break,
-                StepResult::More | StepResult::Busy | StepResult::Locked => {
-                    std::thread::sleep(STEP_PAUSE);
-                }
-                _ => std::thread::sleep(STEP_PAUSE),
+                .map_err(|e| target_error(e.to_string()))?;
+            flush.sync_data().map_err(|e| target_error(e.to_string()))?;
+            if step == StepResult::Done {
+                break;
             }
+            std::thread::sleep(STEP_PAUSE);
         }
     }
     drop(copy);

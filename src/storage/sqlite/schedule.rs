@@ -87,12 +87,14 @@ fn first_wait(database: &Path, schedule: &BackupSchedule) -> Duration {
 fn take_one(database: &Path, schedule: &BackupSchedule, metrics: &StorageMetrics) {
     let now = OffsetDateTime::now_utc();
     let target = schedule.dir.join(name(database, now));
+    let started = std::time::Instant::now();
     match backup(database, &target) {
         Ok(Copied { users, bytes }) => {
             metrics.backup_succeeded(now.unix_timestamp(), bytes);
             log::info!(
-                "backup {} written: {users} users, {bytes} bytes",
-                target.display()
+                "backup {} written in {:.2} s: {users} users, {bytes} bytes",
+                target.display(),
+                started.elapsed().as_secs_f64()
             );
             prune(database, schedule);
         }
