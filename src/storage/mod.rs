@@ -108,6 +108,32 @@ pub trait Snapshot {
     fn finish(self) -> impl Future<Output = Result<(), StoreError>>;
 }
 
+/// Where a walk of every user, newest first, stands: the query for its
+/// next page, until a page says none follows. Snapshots page with it.
+#[derive(Debug, Default)]
+pub struct PageWalk {
+    after: Option<Cursor>,
+    done: bool,
+}
+
+impl PageWalk {
+    /// The next page's query, or `None` once every user was read.
+    pub fn next_query(&mut self, limit: u32) -> Option<ListQuery> {
+        (!self.done).then(|| ListQuery {
+            limit,
+            email: None,
+            after: self.after.take(),
+        })
+    }
+
+    /// Takes a page read with [`PageWalk::next_query`]; returns its users.
+    pub fn advance(&mut self, page: Page) -> Vec<User> {
+        self.done = page.next.is_none();
+        self.after = page.next;
+        page.users
+    }
+}
+
 /// Everything the HTTP layer needs from a database. Every write that returns
 /// `Ok` is durable according to the backend's durability setting.
 pub trait UserStore: Clone + Send + Sync + 'static {

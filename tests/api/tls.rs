@@ -299,6 +299,18 @@ async fn many_requests_share_one_http2_connection() {
     );
 }
 
+/// An HTTP/2 client whose flow-control windows are the protocol's minimum
+/// (64 KiB): two unread ~30 KB bodies fill its connection, so the server
+/// holds the rest of the responses unsent until the client reads.
+fn slow_reading_http2_client(app: &TlsApp, ca: &Ca) -> reqwest::Client {
+    app.client(ca)
+        .http2_prior_knowledge()
+        .http2_initial_stream_window_size(65_535)
+        .http2_initial_connection_window_size(65_535)
+        .build()
+        .unwrap()
+}
+
 /// One HTTP/2 connection has at most 100 requests in flight: with the
 /// client's flow-control window nearly full, the responses' bodies wait
 /// unsent, each holding its place, and the requests beyond wait for one
@@ -308,13 +320,7 @@ async fn many_requests_share_one_http2_connection() {
 async fn an_http2_connection_has_at_most_100_requests_in_flight() {
     let ca = Ca::new("HTTP/2 limit CA");
     let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
-    let client = app
-        .client(&ca)
-        .http2_prior_knowledge()
-        .http2_initial_stream_window_size(65_535)
-        .http2_initial_connection_window_size(65_535)
-        .build()
-        .unwrap();
+    let client = slow_reading_http2_client(&app, &ca);
 
     // The OpenAPI document is ~30 KB: two fill the connection's window.
     let sent: Vec<_> = (0..150)
@@ -357,13 +363,7 @@ async fn an_http2_connection_has_at_most_100_requests_in_flight() {
 async fn a_flood_of_http2_streams_beyond_those_waiting_is_refused() {
     let ca = Ca::new("HTTP/2 flood CA");
     let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
-    let client = app
-        .client(&ca)
-        .http2_prior_knowledge()
-        .http2_initial_stream_window_size(65_535)
-        .http2_initial_connection_window_size(65_535)
-        .build()
-        .unwrap();
+    let client = slow_reading_http2_client(&app, &ca);
     let flood = MAX_STREAMS_IN_FLIGHT + MAX_STREAMS_WAITING + 50;
 
     let sent: Vec<_> = (0..flood)

@@ -9,14 +9,13 @@ use deadpool_postgres::{GenericClient, Object};
 use super::error::store_error;
 use super::queries;
 use crate::domain::{Timestamp, User};
-use crate::storage::{Cursor, ListQuery, Snapshot, StoreError};
+use crate::storage::{PageWalk, Snapshot, StoreError};
 
 pub struct PgSnapshot {
     client: Object,
     taken_at: Timestamp,
     count: u64,
-    after: Option<Cursor>,
-    done: bool,
+    walk: PageWalk,
 }
 
 impl PgSnapshot {
@@ -36,8 +35,7 @@ impl PgSnapshot {
             client,
             taken_at,
             count: u64::try_from(count).unwrap_or(0),
-            after: None,
-            done: false,
+            walk: PageWalk::default(),
         })
     }
 }
@@ -52,18 +50,11 @@ impl Snapshot for PgSnapshot {
     }
 
     async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {
-        if self.done {
+        let Some(query) = self.walk.next_query(limit) else {
             return Ok(Vec::new());
-        }
-        let query = ListQuery {
-            limit,
-            email: None,
-            after: self.after.take(),
         };
         let page = queries::list(&self.client, &query).await?;
-        self.done = page.next.is_none();
-        self.after = page.next;
-        Ok(page.users)
+        Ok(self.walk.advance(page))
     }
 
     async fn finish(self) -> Result<(), StoreError> {

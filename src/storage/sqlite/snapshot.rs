@@ -12,14 +12,13 @@ use rusqlite::Connection;
 use super::connection::{self, store_error, OpenError};
 use super::queries;
 use crate::domain::{Timestamp, User};
-use crate::storage::{Cursor, ListQuery, Snapshot, StoreError};
+use crate::storage::{PageWalk, Snapshot, StoreError};
 
 pub struct SqliteSnapshot {
     conn: Connection,
     taken_at: Timestamp,
     count: u64,
-    after: Option<Cursor>,
-    done: bool,
+    walk: PageWalk,
 }
 
 impl SqliteSnapshot {
@@ -37,8 +36,7 @@ impl SqliteSnapshot {
             conn,
             taken_at: Timestamp::now(),
             count: u64::try_from(count).unwrap_or(0),
-            after: None,
-            done: false,
+            walk: PageWalk::default(),
         })
     }
 }
@@ -53,18 +51,11 @@ impl Snapshot for SqliteSnapshot {
     }
 
     async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {
-        if self.done {
+        let Some(query) = self.walk.next_query(limit) else {
             return Ok(Vec::new());
-        }
-        let query = ListQuery {
-            limit,
-            email: None,
-            after: self.after.take(),
         };
         let page = queries::list(&self.conn, &query)?;
-        self.done = page.next.is_none();
-        self.after = page.next;
-        Ok(page.users)
+        Ok(self.walk.advance(page))
     }
 
     async fn finish(self) -> Result<(), StoreError> {
