@@ -254,10 +254,11 @@ impl<L: BulkLoad, R: ImportReport> Run<'_, L, R> {
         let inserted = self.loader.insert(&self.pending.users).await?;
         let lines = std::mem::take(&mut self.pending.lines);
         self.pending.clear();
+        // Every inserted row is counted before a bad one stops the import:
+        // a live import has committed the whole batch.
+        self.summary.created += inserted.iter().filter(|&&ok| ok).count() as u64;
         for (line, inserted) in lines.into_iter().zip(inserted) {
-            if inserted {
-                self.summary.created += 1;
-            } else {
+            if !inserted {
                 let reason = TAKEN.to_owned();
                 self.reject(BadRow { line, reason })?;
             }
