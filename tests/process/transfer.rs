@@ -527,9 +527,11 @@ async fn an_import_into_a_served_file_commits_as_it_goes_and_the_server_keeps_wr
     let db = dir.path().join("users.db");
     let server = Server::start(&db, &[]);
     let input = dir.path().join("people.ndjson");
-    std::fs::write(&input, foreign_ndjson(20_000, "imported")).unwrap();
+    std::fs::write(&input, foreign_ndjson(100_000, "imported")).unwrap();
 
-    // A reader of the file watches the import's users arrive in steps.
+    // A reader of the file watches the import's users arrive in steps
+    // (100,000 rows, as issue 20 asks; the POST latency goal is measured
+    // in BENCHMARKS.md, "Live import", not here).
     let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let watcher = {
         let (db, watching) = (db.clone(), std::sync::Arc::clone(&watching));
@@ -563,15 +565,15 @@ async fn an_import_into_a_served_file_commits_as_it_goes_and_the_server_keeps_wr
     let seen = watcher.join().unwrap();
     assert!(import.status.success(), "{}", stderr(&import));
     assert!(
-        stderr(&import).contains("imported 20000 users"),
+        stderr(&import).contains("imported 100000 users"),
         "{}",
         stderr(&import)
     );
     assert!(!created.is_empty());
-    let partial = seen.iter().filter(|&&n| 0 < n && n < 20_000).count();
+    let partial = seen.iter().filter(|&&n| 0 < n && n < 100_000).count();
     assert!(partial > 0, "readers saw only {seen:?}");
     let users = server.list_all(&crate::server::client()).await;
-    assert_eq!(users.len(), 20_000 + created.len());
+    assert_eq!(users.len(), 100_000 + created.len());
 }
 
 #[tokio::test(flavor = "multi_thread")]
