@@ -18,7 +18,45 @@ use crate::storage::{BulkLoad, StoreError};
 pub struct PgLoader {
     client: Client,
     insert: Statement,
+    /// `--update-existing`'s statements, prepared on first use.
+    lookups: Option<Lookups>,
     driver: Driver,
+}
+
+/// Find by id, find by email, update: prepared once per import.
+struct Lookups {
+    by_id: Statement,
+    by_email: Statement,
+    update: Statement,
+}
+
+impl PgLoader {
+    async fn lookups(&mut self) -> Result<&Lookups, StoreError> {
+        if self.lookups.is_none() {
+            const SELECT: &str = "SELECT id, email, name, created_at, updated_at FROM users";
+            let prepare = |sql: String| {
+                let client = &self.client;
+                async move { client.prepare(&sql).await.map_err(store_error) }
+            };
+            // An email taken by another user is checked in the update: a
+            // unique violation would end the whole import's transaction.
+            let lookups = Lookups {
+                by_id: prepare(format!("{SELECT} WHERE id = $1")).await?,
+                by_email: prepare(format!("{SELECT} WHERE lower(email) = lower($1)")).await?,
+                update: prepare(
+                    "UPDATE users SET email = $2, name = $3, updated_at = $4 \
+                     WHERE id = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM users WHERE lower(email) = lower($2) AND id <> $1)"
+                        .into(),
+                )
+                .await?,
+            };
+            self.lookups = Some(lookups);
+        }
+        self.lookups
+            .as_ref()
+            .ok_or_else(|| StoreError::internal("the import's statements are missing"))
+    }
 }
 
 impl PgLoader {
@@ -45,6 +83,7 @@ impl PgLoader {
             client,
             driver,
             insert,
+            lookups: None,
         })
     }
 }
@@ -81,36 +120,31 @@ impl BulkLoad for PgLoader {
     }
 
     async fn find_by_id(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
-        const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE id = $1";
+        let by_id = self.lookups().await?.by_id.clone();
         let row = self
             .client
-            .query_opt(SQL, &[&id.as_uuid()])
+            .query_opt(&by_id, &[&id.as_uuid()])
             .await
             .map_err(store_error)?;
         row.as_ref().map(super::queries::read_row).transpose()
     }
 
     async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StoreError> {
-        const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users \
-             WHERE lower(email) = lower($1)";
+        let by_email = self.lookups().await?.by_email.clone();
         let row = self
             .client
-            .query_opt(SQL, &[&email.as_str()])
+            .query_opt(&by_email, &[&email.as_str()])
             .await
             .map_err(store_error)?;
         row.as_ref().map(super::queries::read_row).transpose()
     }
 
     async fn update(&mut self, user: &User) -> Result<bool, StoreError> {
-        // An email taken by another user is checked first: a unique
-        // violation would end the whole import's transaction.
-        const SQL: &str = "UPDATE users SET email = $2, name = $3, updated_at = $4 \
-             WHERE id = $1 AND NOT EXISTS \
-             (SELECT 1 FROM users WHERE lower(email) = lower($2) AND id <> $1)";
+        let update = self.lookups().await?.update.clone();
         let updated = self
             .client
             .execute(
-                SQL,
+                &update,
                 &[
                     &user.id.as_uuid(),
                     &user.email.as_str(),
