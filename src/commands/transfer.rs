@@ -106,6 +106,15 @@ pub async fn run_import(args: ImportArgs) -> Result<String, String> {
             let opened = match loader.commits_each_batch() && live_check {
                 false => opened,
                 true => {
+                    if matches!(source, Source::Stdin) {
+                        // A server started between the look above and the
+                        // claim: stdin was not kept and cannot be read again.
+                        return Err(format!(
+                            "a server started serving {} as the import began; run the import \
+                             again; nothing was imported",
+                            path.display()
+                        ));
+                    }
                     check(&mut loader, opened)
                         .await
                         .map_err(|e| ImportFailure::from(e).to_string())?;
