@@ -98,9 +98,6 @@ pub trait Snapshot {
     /// When the snapshot was taken (the database's clock on PostgreSQL).
     fn taken_at(&self) -> Timestamp;
 
-    /// How many users the snapshot holds.
-    fn count(&self) -> u64;
-
     /// The next up to `limit` users; empty once every user was read.
     fn next_page(&mut self, limit: u32) -> impl Future<Output = Result<Vec<User>, StoreError>>;
 

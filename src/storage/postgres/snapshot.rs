@@ -14,7 +14,6 @@ use crate::storage::{PageWalk, Snapshot, StoreError};
 pub struct PgSnapshot {
     client: Object,
     taken_at: Timestamp,
-    count: u64,
     walk: PageWalk,
 }
 
@@ -25,16 +24,15 @@ impl PgSnapshot {
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
             .map_err(store_error)?;
+        // The first query fixes the snapshot.
         let row = client
-            .query_one("SELECT count(*), statement_timestamp() FROM users", &[])
+            .query_one("SELECT statement_timestamp()", &[])
             .await
             .map_err(store_error)?;
-        let count: i64 = row.try_get(0).map_err(store_error)?;
-        let taken_at = queries::from_datetime(row.try_get(1).map_err(store_error)?)?;
+        let taken_at = queries::from_datetime(row.try_get(0).map_err(store_error)?)?;
         Ok(Self {
             client,
             taken_at,
-            count: u64::try_from(count).unwrap_or(0),
             walk: PageWalk::default(),
         })
     }
@@ -43,10 +41,6 @@ impl PgSnapshot {
 impl Snapshot for PgSnapshot {
     fn taken_at(&self) -> Timestamp {
         self.taken_at
-    }
-
-    fn count(&self) -> u64 {
-        self.count
     }
 
     async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {

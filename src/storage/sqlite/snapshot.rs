@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::connection::{self, store_error, OpenError};
 use super::queries;
@@ -17,7 +17,6 @@ use crate::storage::{PageWalk, Snapshot, StoreError};
 pub struct SqliteSnapshot {
     conn: Connection,
     taken_at: Timestamp,
-    count: u64,
     walk: PageWalk,
 }
 
@@ -28,14 +27,14 @@ impl SqliteSnapshot {
         let conn = connection::open_maintenance(path).map_err(failed)?;
         conn.execute_batch("PRAGMA query_only = ON; BEGIN DEFERRED")
             .map_err(failed)?;
-        // The first read fixes the snapshot.
-        let count: i64 = conn
-            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+        // The first read fixes the snapshot; one row is enough (and a file
+        // without a users table fails here, before anything is written).
+        conn.query_row("SELECT 1 FROM users LIMIT 1", [], |_| Ok(()))
+            .optional()
             .map_err(failed)?;
         Ok(Self {
             conn,
             taken_at: Timestamp::now(),
-            count: u64::try_from(count).unwrap_or(0),
             walk: PageWalk::default(),
         })
     }
@@ -44,10 +43,6 @@ impl SqliteSnapshot {
 impl Snapshot for SqliteSnapshot {
     fn taken_at(&self) -> Timestamp {
         self.taken_at
-    }
-
-    fn count(&self) -> u64 {
-        self.count
     }
 
     async fn next_page(&mut self, limit: u32) -> Result<Vec<User>, StoreError> {
