@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::connection;
+use super::connection::{self, sibling};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -56,7 +56,7 @@ pub fn backup(source: &Path, target: &Path) -> Result<Copied, BackupError> {
             reason: "no such file".into(),
         });
     }
-    let partial = partial_path(target);
+    let partial = sibling(target, ".partial");
     let _ = std::fs::remove_file(&partial);
     let result = copy_and_verify(source, &partial, target);
     if result.is_err() {
@@ -131,10 +131,4 @@ fn verify(path: &Path) -> Result<u64, String> {
         .query_row("SELECT COUNT(*) FROM users", [], |row| row.get(0))
         .map_err(|e| e.to_string())?;
     u64::try_from(users).map_err(|e| e.to_string())
-}
-
-fn partial_path(target: &Path) -> PathBuf {
-    let mut name = target.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
 }

@@ -176,9 +176,7 @@ fn run(conn: &Connection, wal: &Path, activity: &WalActivity, stopped: &mpsc::Re
 }
 
 fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    PathBuf::from(wal)
+    connection::sibling(path, "-wal")
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use super::connection::OpenError;
+use super::connection::{sibling, OpenError};
 
 /// Takes the lock for a server: exclusively with the read cache.
 pub(super) fn for_server(path: &Path, exclusive: bool) -> Result<File, OpenError> {
@@ -66,9 +66,7 @@ pub(super) fn for_import(path: &Path) -> Result<(Option<File>, Served), OpenErro
 }
 
 fn open(path: &Path) -> Result<(PathBuf, File), OpenError> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    let lock = PathBuf::from(name);
+    let lock = sibling(path, ".lock");
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -91,9 +89,7 @@ fn cannot_lock(path: &Path, lock: &Path, e: &std::io::Error) -> OpenError {
 /// Whether a server (or an import writing alone) holds the file now. A
 /// look, not a claim: the answer can change the next moment.
 pub fn is_served(path: &Path) -> bool {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    match File::open(PathBuf::from(name)) {
+    match File::open(sibling(path, ".lock")) {
         Ok(file) => {
             matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
                 || matches!(file.try_lock(), Err(TryLockError::WouldBlock))

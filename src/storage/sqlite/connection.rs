@@ -205,6 +205,13 @@ fn unique_field(message: &str) -> Option<&'static str> {
     message.ends_with("users.email").then_some("email")
 }
 
+/// A file beside the database: `users.db` + `-wal` is `users.db-wal`.
+pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

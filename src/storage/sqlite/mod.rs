@@ -161,11 +161,7 @@ impl SqliteStore {
 /// hand (or copied without it): the database is consistent, but commits
 /// after its last checkpoint are gone. SQLite cannot tell; say it loudly.
 fn warn_if_wal_is_missing(path: &std::path::Path) {
-    let sibling = |suffix: &str| {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
+    let sibling = |suffix| connection::sibling(path, suffix);
     if sibling("-shm").exists() && !sibling("-wal").exists() {
         log::warn!(
             "{} has a -shm file but no -wal file: if the WAL was deleted or not copied after a \
@@ -234,14 +230,13 @@ impl UserStore for SqliteStore {
         // Two `stat` calls: too short to be worth a thread hop.
         let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
         let path = self.readers.path();
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
+        let wal = connection::sibling(path, "-wal");
         StoreStats {
             pool_open,
             pool_idle,
             pool_waiting: 0,
             write_queue: self.writer.queued(),
-            database_bytes: size(path) + size(std::path::Path::new(&wal)),
+            database_bytes: size(path) + size(&wal),
         }
     }
 }

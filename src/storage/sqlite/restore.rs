@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::backup::{backup, BackupError, Copied};
 use super::claim;
-use super::connection::OpenError;
+use super::connection::{sibling, OpenError};
 use super::migrate;
 
 #[derive(Debug, thiserror::Error)]
@@ -127,10 +127,4 @@ fn check_backup(from: &Path) -> Result<(), RestoreError> {
 fn fold_wal(target: &Path) -> Result<(), rusqlite::Error> {
     let conn = Connection::open(target)?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
