@@ -330,7 +330,8 @@ pub struct ImportArgs {
     pub format: Option<Format>,
 
     /// A row that is invalid, or whose id or email is taken: `abort` imports
-    /// nothing, `skip` reports it (with its line number) and goes on.
+    /// nothing (into a file a server is serving, every row is checked before
+    /// any is written), `skip` reports it (with its line number) and goes on.
     #[arg(long, value_enum, default_value_t = OnError::Abort)]
     pub on_error: OnError,
 
