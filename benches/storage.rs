@@ -59,13 +59,7 @@ fn storage(c: &mut Criterion) {
         })
     });
     c.bench_function("storage/list_100", |b| {
-        b.to_async(&rt).iter(|| {
-            store.list(ListQuery {
-                limit: 100,
-                email: None,
-                after: None,
-            })
-        })
+        b.to_async(&rt).iter(|| store.list(ListQuery::first(100)))
     });
 
     let mut group = c.benchmark_group("storage/create");

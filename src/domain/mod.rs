@@ -5,6 +5,7 @@
 
 mod email;
 mod error;
+mod search_term;
 mod timestamp;
 mod user;
 mod user_id;
@@ -13,6 +14,7 @@ mod wire;
 
 pub use email::Email;
 pub use error::ValidationError;
+pub use search_term::{InvalidSearch, SearchKind, SearchTerm};
 pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use user::{NewUser, User, UserPatch};
 pub use user_id::{InvalidUserId, UserId};

@@ -3,8 +3,9 @@
 use serde::de::Deserializer;
 use serde::Deserialize;
 
-use crate::domain::{Email, NewUser, UserName, UserPatch};
+use crate::domain::{Email, NewUser, SearchTerm, Timestamp, UserName, UserPatch};
 use crate::error::ApiError;
+use crate::storage::{Cursor, ListQuery, Sort};
 
 /// `POST /users`. Unknown fields are ignored, as the original service did.
 #[derive(Debug, Deserialize)]
@@ -73,6 +74,72 @@ pub struct ListParams {
     pub limit: Option<String>,
     pub email: Option<String>,
     pub cursor: Option<String>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub created_after: Option<String>,
+    pub created_before: Option<String>,
+}
+
+impl TryFrom<ListParams> for ListQuery {
+    type Error = ApiError;
+
+    /// Checks every parameter; a cursor must come from this same listing
+    /// (filters, search and sort), else it would start a walk somewhere
+    /// that listing never was.
+    fn try_from(params: ListParams) -> Result<Self, Self::Error> {
+        let limit = parse_limit(params.limit.as_deref())?;
+        let email = params
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("email parameter: {e}")))?;
+        let search = params
+            .q
+            .as_deref()
+            .map(SearchTerm::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let sort = params
+            .sort
+            .as_deref()
+            .map(Sort::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .unwrap_or_default();
+        let mut query = ListQuery {
+            limit,
+            email,
+            search,
+            sort,
+            created_after: instant("created_after", params.created_after.as_deref())?,
+            created_before: instant("created_before", params.created_before.as_deref())?,
+            after: None,
+        };
+        if let Some(text) = params.cursor.as_deref() {
+            let cursor =
+                Cursor::decode(text).map_err(|_| ApiError::bad_request("Invalid cursor"))?;
+            if cursor.scope != query.scope() || cursor.position.key() != sort.key {
+                return Err(ApiError::bad_request(
+                    "cursor belongs to a listing with another sort, search or filter; \
+                     start again without it",
+                ));
+            }
+            query.after = Some(cursor.position);
+        }
+        Ok(query)
+    }
+}
+
+fn instant(name: &str, raw: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    raw.map(|raw| {
+        Timestamp::parse_rfc3339(raw).map_err(|_| {
+            ApiError::bad_request(format!(
+                "{name} must be an RFC 3339 timestamp such as 2026-01-31T09:30:00Z"
+            ))
+        })
+    })
+    .transpose()
 }
 
 pub const DEFAULT_LIMIT: u32 = 100;

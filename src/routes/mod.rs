@@ -11,6 +11,7 @@ mod health;
 mod http_metrics;
 mod json_object;
 mod metrics;
+mod next_link;
 mod openapi;
 mod page;
 mod paths;

@@ -14,7 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::{
-    ErrorCode, ErrorSchema, NewUserSchema, ReadySchema, UserPatchSchema, UserSchema,
+    ErrorCode, ErrorSchema, NewUserSchema, ReadySchema, SortOrder, UserPatchSchema, UserSchema,
 };
 use super::{health, metrics, page, paths, users};
 
@@ -40,7 +40,7 @@ use super::{health, metrics, page, paths, users};
         openapi_json,
         metrics::metrics_text,
     ),
-    components(schemas(UserSchema, NewUserSchema, UserPatchSchema, ErrorSchema, ErrorCode, ReadySchema)),
+    components(schemas(UserSchema, NewUserSchema, UserPatchSchema, ErrorSchema, ErrorCode, SortOrder, ReadySchema)),
     modifiers(&BearerToken),
     tags(
         (name = "users", description = "Create, read, update, delete and list users"),
@@ -241,5 +241,17 @@ mod tests {
             );
         }
         assert_eq!(documented.len(), 12, "and nothing else is");
+    }
+
+    #[test]
+    fn every_sort_is_documented_and_nothing_else() {
+        let doc = doc();
+        let documented: Vec<&str> = doc["components"]["schemas"]["SortOrder"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(documented, crate::storage::Sort::NAMES);
     }
 }

@@ -106,6 +106,25 @@ pub enum ErrorCode {
     Internal,
 }
 
+/// The `sort` of `GET /users`: the names `Sort::NAMES` accepts, kept in
+/// step by a test.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code, reason = "describes storage::Sort for the document only")]
+pub enum SortOrder {
+    #[serde(rename = "-created_at")]
+    NewestFirst,
+    #[serde(rename = "created_at")]
+    OldestFirst,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDescending,
+    #[serde(rename = "email")]
+    Email,
+    #[serde(rename = "-email")]
+    EmailDescending,
+}
+
 /// `GET /ready` when the database answers.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Ready)]

@@ -3,32 +3,44 @@
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
-use super::dto::{parse_limit, CreateUserRequest, ListParams, UpdateUserRequest};
+use super::dto::{CreateUserRequest, ListParams, UpdateUserRequest};
+use super::next_link::NextLink;
 use super::paths;
 use super::schema::ErrorSchema;
-use crate::domain::{Email, NewUser, UserId, UserPatch, UserRecord};
-use crate::error::{ApiError, ApiResult};
-use crate::storage::{Cursor, ListQuery, UserStore};
+use crate::domain::{NewUser, UserId, UserPatch, UserRecord};
+use crate::error::ApiResult;
+use crate::storage::{ListQuery, UserStore};
 
 /// `GET /users`: newest first, paged by cursor.
 #[utoipa::path(
     get,
     path = paths::USERS,
     tag = "users",
-    summary = "List users, newest first",
+    summary = "List, search and sort users",
     description = "Pages are keyset pages: a `Link: <…>; rel=\"next\"` header names the next \
-                   one while more follow. A user that exists throughout a walk is listed \
-                   exactly once, even while others are added or deleted.",
+                   one while more follow, repeating every parameter. A user that exists \
+                   throughout a walk is listed exactly once, even while others are added or \
+                   deleted. A cursor pages only the listing (sort, search and filters) that \
+                   issued it; with any other it is a 400.",
     params(
         ("limit" = Option<u32>, Query, description = "Users per page, 1 to 1000", minimum = 1, maximum = 1000, example = 100),
-        ("cursor" = Option<String>, Query, description = "Where the page starts: taken from a `Link` header, opaque", pattern = r"^[A-Za-z0-9_-]{39}$"),
-        ("email" = Option<String>, Query, description = "Only the user with this email (exact, case-insensitive)", max_length = 254, pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s.\x00-\x1f\x7f-\x9f](?:[^@\s\x00-\x1f\x7f-\x9f]*\.)+[^@\s.\x00-\x1f\x7f-\x9f]+\s*$")
+        ("cursor" = Option<String>, Query, description = "Where the page starts: taken from a `Link` header, opaque", pattern = r"^[A-Za-z0-9_-]{39,1108}$"),
+        ("email" = Option<String>, Query, description = "Only the user with this email (exact, case-insensitive)", max_length = 254, pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s.\x00-\x1f\x7f-\x9f](?:[^@\s\x00-\x1f\x7f-\x9f]*\.)+[^@\s.\x00-\x1f\x7f-\x9f]+\s*$"),
+        ("q" = Option<String>, Query, description = "Search: a case-insensitive substring of the name or the email. \
+            Trimmed; 1 to 100 characters, no control characters. One or two characters match \
+            the start of a word (a run of letters and digits) of either instead. Search \
+            syntax (quotes, `*`, `OR`) is matched as text.", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$", example = "lovelace"),
+        ("sort" = Option<super::schema::SortOrder>, Query, description = "Order: newest first (default), oldest first, by name \
+            (case-insensitive) or email, `-` for descending. Ties break by id in the same direction.",
+            example = "name"),
+        ("created_after" = Option<String>, Query, description = "Only users created strictly after this RFC 3339 instant", format = DateTime, example = "2026-01-01T00:00:00Z"),
+        ("created_before" = Option<String>, Query, description = "Only users created strictly before this RFC 3339 instant", format = DateTime, example = "2027-01-01T00:00:00Z")
     ),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of users", body = [super::schema::UserSchema],
             headers(("Link" = String, description = "`</users?limit=…&cursor=…>; rel=\"next\"` when more users follow"))),
-        (status = 400, description = "`limit`, `cursor` or `email` is invalid", body = ErrorSchema),
+        (status = 400, description = "A parameter is invalid, or the cursor is from another listing", body = ErrorSchema),
         (status = 401, description = "A token is configured and the request lacks it", body = ErrorSchema,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 429, description = "This client is over `--rate-limit` (only when configured)", body = ErrorSchema,
@@ -41,36 +53,13 @@ pub(super) async fn list_users<S: UserStore>(
     store: &S,
     params: ListParams,
 ) -> ApiResult<HttpResponse> {
-    let limit = parse_limit(params.limit.as_deref())?;
-    let email = params
-        .email
-        .as_deref()
-        .map(Email::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(format!("email parameter: {e}")))?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(Cursor::decode)
-        .transpose()
-        .map_err(|_| ApiError::bad_request("Invalid cursor"))?;
-    let page = store
-        .list(ListQuery {
-            limit,
-            email,
-            after,
-        })
-        .await?;
+    let query = ListQuery::try_from(params)?;
+    let next_link = NextLink::of(&query);
+    let page = store.list(query).await?;
 
     let mut response = HttpResponse::Ok();
     if let Some(next) = page.next {
-        response.insert_header((
-            header::LINK,
-            format!(
-                "</users?limit={limit}&cursor={}>; rel=\"next\"",
-                next.encode()
-            ),
-        ));
+        response.insert_header((header::LINK, next_link.to(next)));
     }
     let users: Vec<UserRecord<'_>> = page.users.iter().map(UserRecord).collect();
     Ok(response.json(users))

@@ -6,6 +6,7 @@
 
 mod cursor;
 mod error;
+mod listing;
 mod metrics;
 pub mod postgres;
 pub mod sqlite;
@@ -15,27 +16,10 @@ use std::time::Duration;
 
 pub use cursor::{Cursor, InvalidCursor};
 pub use error::StoreError;
+pub use listing::{ListQuery, Page, PageWalk, Position, Sort, SortKey, UnknownSort};
 pub use metrics::{StorageMetrics, LATENCY_BUCKETS};
 
 use crate::domain::{Email, NewUser, Timestamp, User, UserId, UserPatch};
-
-/// One page of the newest-first listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    /// How many users at most; the caller has checked the range.
-    pub limit: u32,
-    /// Only the user with this email, if any.
-    pub email: Option<Email>,
-    /// Start after this position (exclusive); `None` starts at the newest.
-    pub after: Option<Cursor>,
-}
-
-/// Users newest first, and where the next page starts if more follow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page {
-    pub users: Vec<User>,
-    pub next: Option<Cursor>,
-}
 
 /// Gauges of the storage layer, read when metrics are scraped. Figures a
 /// backend does not have are 0.
@@ -103,32 +87,6 @@ pub trait Snapshot {
 
     /// Ends the read transaction.
     fn finish(self) -> impl Future<Output = Result<(), StoreError>>;
-}
-
-/// Where a walk of every user, newest first, stands: the query for its
-/// next page, until a page says none follows. Snapshots page with it.
-#[derive(Debug, Default)]
-pub struct PageWalk {
-    after: Option<Cursor>,
-    done: bool,
-}
-
-impl PageWalk {
-    /// The next page's query, or `None` once every user was read.
-    pub fn next_query(&mut self, limit: u32) -> Option<ListQuery> {
-        (!self.done).then(|| ListQuery {
-            limit,
-            email: None,
-            after: self.after.take(),
-        })
-    }
-
-    /// Takes a page read with [`PageWalk::next_query`]; returns its users.
-    pub fn advance(&mut self, page: Page) -> Vec<User> {
-        self.done = page.next.is_none();
-        self.after = page.next;
-        page.users
-    }
 }
 
 /// Everything the HTTP layer needs from a database. Every write that returns

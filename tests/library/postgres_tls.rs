@@ -69,9 +69,8 @@ async fn verify_full_connects_and_the_store_works_over_it() {
     assert_eq!(renamed.name.as_str(), "Still TLS");
     let page = store
         .list(ListQuery {
-            limit: 10,
             email: Some(created.email.clone()),
-            after: None,
+            ..ListQuery::first(10)
         })
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use user_service::domain::{Email, Timestamp, UserId, UserName};
-use user_service::storage::Cursor;
+use user_service::storage::{Cursor, Position};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
@@ -54,8 +54,8 @@ proptest! {
     }
 
     #[test]
-    fn a_cursor_round_trips(micros in any::<i64>(), id in any::<[u8; 16]>()) {
-        let cursor = Cursor { created_at: Timestamp::from_unix_micros(micros), id: UserId::from_bytes(id) };
+    fn a_cursor_round_trips(scope in any::<u64>(), micros in any::<i64>(), id in any::<[u8; 16]>()) {
+        let cursor = Cursor { scope, position: Position::Created { created_at: Timestamp::from_unix_micros(micros), id: UserId::from_bytes(id) } };
         prop_assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
     }
 
@@ -66,17 +66,18 @@ proptest! {
 
     #[test]
     fn a_cursor_with_any_one_character_changed_is_refused(
+        scope in any::<u64>(),
         micros in any::<i64>(),
         id in any::<[u8; 16]>(),
-        position in 0usize..39,
+        at in 0usize..51,
         replacement in "[A-Za-z0-9_-]",
     ) {
-        let cursor = Cursor { created_at: Timestamp::from_unix_micros(micros), id: UserId::from_bytes(id) };
+        let cursor = Cursor { scope, position: Position::Created { created_at: Timestamp::from_unix_micros(micros), id: UserId::from_bytes(id) } };
         let encoded = cursor.encode();
         let mut chars: Vec<char> = encoded.chars().collect();
         let new = replacement.chars().next().unwrap();
-        prop_assume!(chars[position] != new);
-        chars[position] = new;
+        prop_assume!(chars[at] != new);
+        chars[at] = new;
         let forged: String = chars.into_iter().collect();
         prop_assert!(Cursor::decode(&forged).is_err(), "{} accepted", forged);
     }

@@ -18,11 +18,7 @@ fn new_user(email: &str, name: &str) -> NewUser {
 }
 
 fn page(limit: u32) -> ListQuery {
-    ListQuery {
-        limit,
-        email: None,
-        after: None,
-    }
+    ListQuery::first(limit)
 }
 
 async fn create_then_get_returns_the_same_user(store: impl UserStore) {

@@ -5,6 +5,7 @@
 mod bulk;
 mod channel_binding;
 mod error;
+mod listing;
 mod migrate;
 mod queries;
 mod snapshot;
@@ -132,7 +133,7 @@ impl UserStore for PgStore {
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         bounded(async {
             let client = self.client().await?;
-            queries::list(&client, &query).await
+            listing::list(&client, &query).await
         })
         .await
     }

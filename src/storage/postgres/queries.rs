@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::error::store_error;
 use crate::domain::{Email, Timestamp, User, UserId, UserName, UserPatch};
-use crate::storage::{Cursor, ListQuery, Page, StoreError};
+use crate::storage::StoreError;
 
-const SELECT: &str = "SELECT id, email, name, created_at, updated_at FROM users";
+pub(super) const SELECT: &str = "SELECT id, email, name, created_at, updated_at FROM users";
 
 pub(super) async fn get(
     client: &impl GenericClient,
@@ -26,82 +26,6 @@ pub(super) async fn get(
         .await
         .map_err(store_error)?;
     row.as_ref().map(read_row).transpose()
-}
-
-pub(super) async fn list(
-    client: &impl GenericClient,
-    query: &ListQuery,
-) -> Result<Page, StoreError> {
-    if let Some(email) = &query.email {
-        return list_by_email(client, email, query.after.as_ref()).await;
-    }
-    // One extra row tells whether another page follows.
-    let fetch = i64::from(query.limit) + 1;
-    let rows = match &query.after {
-        None => {
-            let stmt = client
-                .prepare_cached(&format!(
-                    "{SELECT} ORDER BY created_at DESC, id DESC LIMIT $1"
-                ))
-                .await
-                .map_err(store_error)?;
-            client.query(&stmt, &[&fetch]).await
-        }
-        Some(cursor) => {
-            let stmt = client
-                .prepare_cached(&format!(
-                    "{SELECT} WHERE (created_at, id) < ($1, $2) \
-                     ORDER BY created_at DESC, id DESC LIMIT $3"
-                ))
-                .await
-                .map_err(store_error)?;
-            client
-                .query(
-                    &stmt,
-                    &[
-                        &to_datetime(cursor.created_at)?,
-                        &cursor.id.as_uuid(),
-                        &fetch,
-                    ],
-                )
-                .await
-        }
-    }
-    .map_err(store_error)?;
-    let mut users = rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?;
-    let next = if users.len() > query.limit as usize {
-        users.truncate(query.limit as usize);
-        users.last().map(|u| Cursor {
-            created_at: u.created_at,
-            id: u.id,
-        })
-    } else {
-        None
-    };
-    Ok(Page { users, next })
-}
-
-async fn list_by_email(
-    client: &impl GenericClient,
-    email: &Email,
-    after: Option<&Cursor>,
-) -> Result<Page, StoreError> {
-    let stmt = client
-        .prepare_cached(&format!("{SELECT} WHERE lower(email) = lower($1)"))
-        .await
-        .map_err(store_error)?;
-    let row = client
-        .query_opt(&stmt, &[&email.as_str()])
-        .await
-        .map_err(store_error)?;
-    let users = row
-        .as_ref()
-        .map(read_row)
-        .transpose()?
-        .into_iter()
-        .filter(|u| after.is_none_or(|c| (u.created_at, u.id) < (c.created_at, c.id)))
-        .collect();
-    Ok(Page { users, next: None })
 }
 
 pub(super) async fn insert(client: &impl GenericClient, user: &User) -> Result<(), StoreError> {

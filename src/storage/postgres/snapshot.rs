@@ -7,7 +7,7 @@
 use deadpool_postgres::{GenericClient, Object};
 
 use super::error::store_error;
-use super::queries;
+use super::{listing, queries};
 use crate::domain::{Timestamp, User};
 use crate::storage::{PageWalk, Snapshot, StoreError};
 
@@ -47,7 +47,7 @@ impl Snapshot for PgSnapshot {
         let Some(query) = self.walk.next_query(limit) else {
             return Ok(Vec::new());
         };
-        let page = queries::list(&self.client, &query).await?;
+        let page = listing::list(&self.client, &query).await?;
         Ok(self.walk.advance(page))
     }
 

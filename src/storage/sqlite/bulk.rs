@@ -18,6 +18,7 @@ use rusqlite::Connection;
 
 use super::claim::{self, Served};
 use super::connection::{self, store_error, Durability, OpenError};
+use super::search_index;
 use super::{migrate, queries};
 use crate::domain::{Email, User, UserId};
 use crate::storage::{BulkLoad, StoreError};
@@ -65,23 +66,14 @@ impl SqliteLoader {
     }
 
     fn insert_rows(&self, users: &[User]) -> Result<Vec<bool>, StoreError> {
-        const SQL: &str = "INSERT INTO users (id, email, name, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
-        let mut stmt = self.conn.prepare_cached(SQL).map_err(store_error)?;
-        users
+        let inserted = users
             .iter()
-            .map(|user| {
-                stmt.execute((
-                    user.id.as_bytes().as_slice(),
-                    user.email.as_str(),
-                    user.name.as_str(),
-                    user.created_at.unix_micros(),
-                    user.updated_at.unix_micros(),
-                ))
-                .map(|inserted| inserted == 1)
-                .map_err(store_error)
-            })
-            .collect()
+            .map(|user| queries::insert_unless_taken(&self.conn, user))
+            .collect::<Result<Vec<bool>, StoreError>>()?;
+        // Into the search index within the same transaction: an import's
+        // batches are large enough for FTS5's bulk cost.
+        search_index::index_pending_within(&self.conn, usize::MAX)?;
+        Ok(inserted)
     }
 }
 
@@ -120,7 +112,12 @@ impl BulkLoad for SqliteLoader {
     async fn update(&mut self, user: &User) -> Result<bool, StoreError> {
         // A failed statement undoes only itself; the import's transaction
         // goes on. (Live, each update commits on its own.)
-        match queries::update(&self.conn, user) {
+        let result = queries::update(&self.conn, user);
+        if self.live && result.is_ok() {
+            // Committed: into the index at once, as a server would.
+            search_index::index_pending(&self.conn, usize::MAX)?;
+        }
+        match result {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -133,6 +130,8 @@ impl BulkLoad for SqliteLoader {
             // WAL in.
             return Ok(());
         }
+        // Updated users wait for the index like inserted ones did.
+        search_index::index_pending_within(&self.conn, usize::MAX)?;
         self.conn.execute_batch("COMMIT").map_err(store_error)?;
         // Fold the import's WAL into the file now rather than leave it to
         // the next server start.

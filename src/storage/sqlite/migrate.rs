@@ -1,10 +1,13 @@
 //! Schema migrations, embedded in the binary and applied at start-up.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
+use refinery::Target;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::connection::{self, Durability, OpenError};
+use super::search_index;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -21,24 +24,55 @@ pub fn migrate(path: &Path) -> Result<Vec<i64>, OpenError> {
 
 /// Applies pending migrations on `conn`, refusing a database whose schema is
 /// newer than this binary knows (running on it could corrupt its data).
+/// An existing database is upgraded one migration at a time, each logged
+/// with how long it took: at a million users building an index takes a
+/// while, and the log says what the service is doing meanwhile.
 pub(super) fn apply(conn: &mut Connection) -> Result<Vec<i64>, OpenError> {
     let path = conn_path(conn);
-    let runner = embedded::migrations::runner();
     let known = known_version();
-    if let Some(found) = applied_version(conn).map_err(|e| OpenError::from_sqlite(&path, e))? {
-        if found > known {
-            return Err(OpenError::SchemaTooNew { path, found, known });
+    let failed = |e: rusqlite::Error| OpenError::from_sqlite(&path, e);
+    let found = applied_version(conn).map_err(failed)?;
+    if let Some(found) = found.filter(|&found| found > known) {
+        return Err(OpenError::SchemaTooNew { path, found, known });
+    }
+    let mut pending: Vec<i32> = embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.version())
+        .filter(|&version| found.is_none_or(|found| i64::from(version) > found))
+        .collect();
+    pending.sort_unstable();
+    let upgrade = found.is_some() && !pending.is_empty();
+    if let (true, Some(found)) = (upgrade, found) {
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .map_err(failed)?;
+        log::info!(
+            "upgrading {} from schema version {found} to {known} ({users} users)",
+            path.display()
+        );
+    }
+    for &version in &pending {
+        let started = Instant::now();
+        embedded::migrations::runner()
+            .set_target(Target::Version(version))
+            .run(conn)
+            .map_err(|e| OpenError::Migration {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if upgrade {
+            log::info!(
+                "applied schema version {version} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
-    let report = runner.run(conn).map_err(|e| OpenError::Migration {
+    search_index::catch_up(conn).map_err(|e| OpenError::Migration {
         path: path.clone(),
-        reason: e.to_string(),
+        reason: format!("building the search index: {e}"),
     })?;
-    Ok(report
-        .applied_migrations()
-        .iter()
-        .map(|m| i64::from(m.version()))
-        .collect())
+    Ok(pending.into_iter().map(i64::from).collect())
 }
 
 /// The newest schema version this binary has a migration for.

@@ -10,12 +10,15 @@ mod cache;
 mod checkpoint;
 mod claim;
 mod connection;
+mod listing;
 mod migrate;
 mod queries;
 mod reader;
 mod reply;
 mod restore;
 mod schedule;
+mod search_doc;
+mod search_index;
 mod snapshot;
 mod writer;
 
@@ -196,7 +199,7 @@ impl UserStore for SqliteStore {
 
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         self.readers
-            .run(move |conn| queries::list(conn, &query))
+            .run(move |conn| listing::list(conn, &query))
             .await
     }
 

@@ -41,7 +41,8 @@ pub(super) fn make_read_only(
 ) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(busy_timeout)?;
     conn.execute_batch("PRAGMA query_only = ON;")?;
-    conn.set_prepared_statement_cache_capacity(32);
+    // Listing alone has some 30 statements: sorts, searches, first pages.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::connection::{self, store_error, OpenError};
-use super::queries;
+use super::listing;
 use crate::domain::{Timestamp, User};
 use crate::storage::{PageWalk, Snapshot, StoreError};
 
@@ -49,7 +49,7 @@ impl Snapshot for SqliteSnapshot {
         let Some(query) = self.walk.next_query(limit) else {
             return Ok(Vec::new());
         };
-        let page = queries::list(&self.conn, &query)?;
+        let page = listing::list(&self.conn, &query)?;
         Ok(self.walk.advance(page))
     }
 

@@ -18,6 +18,7 @@ use super::batch::{commit_batch_or_recover, WriteOp, MAX_BATCH};
 use super::cache::UserCache;
 use super::checkpoint::WalActivity;
 use super::reply::{Reply, WriteOutcome};
+use super::search_index::Upkeep;
 use super::OpenError;
 use crate::storage::StorageMetrics;
 use crate::storage::StoreError;
@@ -132,9 +133,34 @@ fn run(
 ) {
     lower_priority();
     let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
+    let mut search = Upkeep::new();
+    // Only to wait for a write with a timeout while users wait for the
+    // search index; a failure to build it leaves them to the next batch.
+    let clock = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .inspect_err(|e| log::warn!("the writer has no clock: {e}"))
+        .ok();
     let mut stopping = false;
     while !stopping {
-        let Some(first) = inbox.blocking_recv() else {
+        let next = match (&clock, search.is_due()) {
+            (Some(clock), true) => {
+                let timed = async { tokio::time::timeout(Upkeep::PAUSE, inbox.recv()).await };
+                match clock.block_on(timed) {
+                    Ok(next) => next,
+                    Err(_) => {
+                        // Writes paused: index what waits.
+                        if search.index(&conn) {
+                            activity.committed();
+                            activity.catch_up(&conn);
+                        }
+                        continue;
+                    }
+                }
+            }
+            _ => inbox.blocking_recv(),
+        };
+        let Some(first) = next else {
             break;
         };
         let started = Instant::now();
@@ -162,11 +188,15 @@ fn run(
                 batch.len(),
                 oldest.as_micros()
             );
+            let writes = batch.len();
             commit_batch_or_recover(&conn, &mut batch, metrics, cache);
+            search.wrote(&conn, writes);
             activity.committed();
             activity.catch_up(&conn);
         }
     }
+    // Leave nothing for the next start to index.
+    search.index(&conn);
     // Leave a compact file behind: fold the WAL into the database.
     activity.close(&conn);
     if let Err((_, e)) = conn.close() {
