@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use user_service::domain::{Email, Timestamp, UserId, UserName};
-use user_service::storage::Cursor;
+use user_service::storage::{Cursor, Position};
 
 fn domain(c: &mut Criterion) {
     c.bench_function("domain/email_parse", |b| {
@@ -20,8 +20,11 @@ fn domain(c: &mut Criterion) {
         b.iter(|| black_box(ts).to_string())
     });
     let cursor = Cursor {
-        created_at: Timestamp::from_unix_micros(1_795_519_800_123_456),
-        id: UserId::generate(),
+        scope: 0x0123_4567_89ab_cdef,
+        position: Position::Created {
+            created_at: Timestamp::from_unix_micros(1_795_519_800_123_456),
+            id: UserId::generate(),
+        },
     };
     let encoded = cursor.encode();
     c.bench_function("domain/cursor_encode", |b| {

@@ -7,11 +7,48 @@ const TOKEN_KEY = "user-service.token";
 
 const $ = (id) => document.getElementById(id);
 
+// The orders the API knows, and the direction a column starts in.
+const SORTS = ["-created_at", "created_at", "name", "-name", "email", "-email"];
+const FIRST_DIRECTION = { name: "", email: "", created_at: "-" };
+// Typing waits this long for the next key before it searches.
+const SEARCH_DELAY_MS = 250;
+
 const state = {
+  // What the list shows: the search and the order, kept in the page's URL
+  // (`?q=…&sort=…`) so a search can be bookmarked and shared.
+  q: "",
+  sort: "-created_at",
   // The path of the page on screen, so it can be reloaded after a change.
-  current: `/users?limit=${PAGE_SIZE}`,
-  searching: false,
+  current: "",
+  // The list request in flight, cancelled when a newer one starts.
+  loading: null,
 };
+
+// The first page of the list as `state` describes it.
+function listPath() {
+  let path = `/users?limit=${PAGE_SIZE}`;
+  if (state.sort !== "-created_at") path += `&sort=${state.sort}`;
+  if (state.q) path += `&q=${encodeURIComponent(state.q)}`;
+  return path;
+}
+
+// Writes the search and order into the address bar (without a new history
+// entry per keystroke).
+function keepInUrl() {
+  const params = new URLSearchParams();
+  if (state.q) params.set("q", state.q);
+  if (state.sort !== "-created_at") params.set("sort", state.sort);
+  const query = params.toString();
+  history.replaceState(null, "", query ? `?${query}` : location.pathname);
+}
+
+function readUrl() {
+  const params = new URLSearchParams(location.search);
+  state.q = (params.get("q") || "").trim().slice(0, 100);
+  const sort = params.get("sort");
+  state.sort = SORTS.includes(sort) ? sort : "-created_at";
+  state.current = listPath();
+}
 
 // --- talking to the API ---------------------------------------------------
 
@@ -23,7 +60,7 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, signal) {
   const headers = { Accept: "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -34,8 +71,10 @@ async function api(method, path, body) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
     throw new ApiError(0, "network", "The service cannot be reached. Check that it is running.");
   }
   if (response.status === 204) return { response, data: null };
@@ -132,25 +171,30 @@ function renderUsers(users) {
 async function load(path) {
   const status = $("list-status");
   const list = $("users");
+  // Only the newest request's answer is shown; older ones are cancelled.
+  if (state.loading) state.loading.abort();
+  const controller = new AbortController();
+  state.loading = controller;
   list.setAttribute("aria-busy", "true");
   status.textContent = "Loading…";
   status.className = "";
   try {
-    const { response, data } = await api("GET", path);
+    const { response, data } = await api("GET", path, undefined, controller.signal);
     state.current = path;
     hideNotice();
     renderUsers(data);
     const next = nextLink(response);
     $("next-page").hidden = !next;
     $("next-page").dataset.path = next || "";
-    $("first-page").hidden = state.searching || path === `/users?limit=${PAGE_SIZE}`;
+    $("first-page").hidden = path === listPath();
     if (data.length === 0) {
-      status.textContent = state.searching ? "No user has that email." : "No users yet. Add the first one above.";
+      status.textContent = state.q ? `No user matches “${state.q}”.` : "No users yet. Add the first one above.";
       status.className = "empty";
     } else {
       status.textContent = "";
     }
   } catch (error) {
+    if (error.name === "AbortError") return;
     renderUsers([]);
     $("next-page").hidden = true;
     if (handleCommon(error, () => load(path))) {
@@ -160,7 +204,10 @@ async function load(path) {
       status.className = "error";
     }
   } finally {
-    list.removeAttribute("aria-busy");
+    if (state.loading === controller) {
+      state.loading = null;
+      list.removeAttribute("aria-busy");
+    }
   }
 }
 
@@ -261,9 +308,7 @@ function wireCreate() {
         name: form.elements.name.value,
       });
       form.reset();
-      state.searching = false;
-      $("search-clear").hidden = true;
-      await load(`/users?limit=${PAGE_SIZE}`);
+      await load(listPath());
       form.elements.email.focus();
     } catch (error) {
       if (handleCommon(error, () => form.requestSubmit())) return;
@@ -283,23 +328,58 @@ function wireCreate() {
 
 // --- search, paging, token ------------------------------------------------------
 
+// Shows the first page of what `state` now describes, and says so in the
+// URL, the search box and the column headers.
+function showList() {
+  keepInUrl();
+  $("search-q").value = state.q;
+  $("search-clear").hidden = !state.q;
+  for (const button of document.querySelectorAll(".sort")) {
+    const key = button.dataset.key;
+    const header = button.parentElement;
+    if (state.sort === key) header.setAttribute("aria-sort", "ascending");
+    else if (state.sort === `-${key}`) header.setAttribute("aria-sort", "descending");
+    else header.setAttribute("aria-sort", "none");
+  }
+  return load(listPath());
+}
+
 function wireSearch() {
+  const box = $("search-q");
+  let timer = null;
+  const search = () => {
+    clearTimeout(timer);
+    const q = box.value.trim();
+    if (q === state.q) return;
+    state.q = q;
+    showList();
+  };
+  // Results as you type, once typing pauses: one request per pause, not
+  // per key, and a newer one cancels the one before.
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(search, SEARCH_DELAY_MS);
+  });
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const email = $("search-email").value.trim();
-    if (!email) return;
-    state.searching = true;
-    $("search-clear").hidden = false;
-    load(`/users?limit=${PAGE_SIZE}&email=${encodeURIComponent(email)}`);
+    search();
   });
   $("search-clear").addEventListener("click", () => {
-    state.searching = false;
-    $("search-email").value = "";
-    $("search-clear").hidden = true;
-    load(`/users?limit=${PAGE_SIZE}`);
+    box.value = "";
+    search();
+    box.focus();
   });
+  for (const button of document.querySelectorAll(".sort")) {
+    button.addEventListener("click", () => {
+      const key = button.dataset.key;
+      if (state.sort === key) state.sort = `-${key}`;
+      else if (state.sort === `-${key}`) state.sort = key;
+      else state.sort = `${FIRST_DIRECTION[key]}${key}`;
+      showList();
+    });
+  }
   $("next-page").addEventListener("click", () => load($("next-page").dataset.path));
-  $("first-page").addEventListener("click", () => load(`/users?limit=${PAGE_SIZE}`));
+  $("first-page").addEventListener("click", () => load(listPath()));
 }
 
 function wireToken() {
@@ -327,7 +407,8 @@ function wireToken() {
   });
 }
 
+readUrl();
 wireCreate();
 wireSearch();
 wireToken();
-load(state.current);
+showList();

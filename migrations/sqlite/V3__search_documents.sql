@@ -1,14 +1,15 @@
--- Each user's number in the search indexes (FTS5 needs an integer rowid;
--- users has none). The number is ordered like created_at: the millisecond
--- of created_at (clamped to about 1831..2109) times 2^20, plus a slot that
--- is free within that millisecond. So a search can walk its matches newest
--- first straight out of the index and stop after one page; the service
--- orders users within one millisecond exactly by (created_at, id).
+-- Each user's number in the search index (FTS5 needs an integer rowid;
+-- users has none). The number is ordered like created_at, newest first:
+-- minus the millisecond of created_at (clamped to about 1831..2109) times
+-- 2^20, plus a slot that is free within that millisecond. So a search can
+-- walk its matches newest first straight out of the index, in the index's
+-- own ascending order, and stop after one page; the service orders users
+-- within one millisecond exactly by (created_at, id).
 -- The service allocates the number when it inserts a user
 -- (src/storage/sqlite/search_doc.rs holds the same formula).
 ALTER TABLE users ADD COLUMN search_doc INTEGER;
 
-UPDATE users SET search_doc = numbered.bucket * 1048576 + numbered.slot
+UPDATE users SET search_doc = -numbered.bucket * 1048576 + numbered.slot
 FROM (
     SELECT id, bucket,
            row_number() OVER (PARTITION BY bucket ORDER BY created_at, id) - 1 AS slot

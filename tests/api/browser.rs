@@ -304,8 +304,7 @@ async fn a_person_creates_finds_edits_and_deletes_a_user() {
     page.seed(&[("bob@example.com", "Bob")]).await;
     page.visit().await;
     page.expect_names(&["Bob", "Ada Lovelace"]).await;
-    page.fill("#search-email", "ADA@example.com").await;
-    page.click("#search-form button[type=submit]").await;
+    page.fill("#search-q", "ADA@example").await;
     page.expect_names(&["Ada Lovelace"]).await;
     page.click("#search-clear").await;
     page.expect_names(&["Bob", "Ada Lovelace"]).await;
@@ -492,6 +491,97 @@ async fn every_field_has_a_label_and_the_forms_work_from_the_keyboard() {
     page.close().await;
 }
 
+/// The `GET /users` requests the server has answered.
+async fn list_requests(page: &Page) -> f64 {
+    let text = page.api_get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("user_service_http_requests_total")
+                && l.contains("route=\"/users\"")
+                && l.contains("method=\"GET\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_searches_as_they_type_sorts_by_a_column_and_bookmarks_it() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    page.seed(&[
+        ("ada@example.com", "Ada Lovelace"),
+        ("grace@example.com", "Grace Hopper"),
+        ("alan@example.com", "Alan Turing"),
+        ("zoe@example.com", "zoë Müller"),
+    ])
+    .await;
+    page.visit().await;
+    page.expect_names(&["zoë Müller", "Alan Turing", "Grace Hopper", "Ada Lovelace"])
+        .await;
+
+    // Typing a whole word asks the server once, after the typing pauses.
+    let before = list_requests(&page).await;
+    page.fill("#search-q", "lovelace").await;
+    page.expect_names(&["Ada Lovelace"]).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let asked = list_requests(&page).await - before;
+    assert!(
+        (1.0..=2.0).contains(&asked),
+        "{asked} list requests for one typed word"
+    );
+    let search = "return location.search;";
+    page.until("the search in the URL", search, |v| v == "?q=lovelace")
+        .await;
+
+    // One or two letters: the start of a word.
+    page.fill("#search-q", "mü").await;
+    page.expect_names(&["zoë Müller"]).await;
+    page.fill("#search-q", "nobody").await;
+    page.until_text("#list-status", "No user matches “nobody”.")
+        .await;
+    page.click("#search-clear").await;
+    page.until("no search in the URL", search, |v| v == "")
+        .await;
+
+    // A column header sorts; again, it reverses; the header says which.
+    page.click(".sort[data-key=name]").await;
+    page.expect_names(&["Ada Lovelace", "Alan Turing", "Grace Hopper", "zoë Müller"])
+        .await;
+    page.click(".sort[data-key=name]").await;
+    page.expect_names(&["zoë Müller", "Grace Hopper", "Alan Turing", "Ada Lovelace"])
+        .await;
+    let aria = "return document.querySelector('.sort[data-key=name]').parentElement.getAttribute('aria-sort');";
+    page.until("name sorted descending", aria, |v| v == "descending")
+        .await;
+
+    // From the keyboard: the header is a button.
+    let email = page
+        .client
+        .find(Locator::Css(".sort[data-key=email]"))
+        .await
+        .unwrap();
+    email.send_keys("\u{e007}").await.unwrap(); // WebDriver's Enter
+    page.expect_names(&["Ada Lovelace", "Alan Turing", "Grace Hopper", "zoë Müller"])
+        .await;
+
+    // A bookmark brings back the search and the order.
+    page.client
+        .goto(&format!("{}/?q=a&sort=-name", page.base))
+        .await
+        .unwrap();
+    page.expect_names(&["Alan Turing", "Ada Lovelace"]).await;
+    page.until(
+        "the box shows the search",
+        "return document.querySelector('#search-q').value;",
+        |v| v == "a",
+    )
+    .await;
+    page.until("name sorted descending", aria, |v| v == "descending")
+        .await;
+    page.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_service_is_gone_the_page_says_so_and_offers_a_retry() {
     let Some(page) = open_page(None).await else {
@@ -501,8 +591,7 @@ async fn when_the_service_is_gone_the_page_says_so_and_offers_a_retry() {
     page.visit().await;
     page.expect_names(&["Ada"]).await;
     page.server.stop(true).await;
-    page.fill("#search-email", "ada@example.com").await;
-    page.click("#search-form button[type=submit]").await;
+    page.fill("#search-q", "ada").await;
     page.until_text(
         "#notice",
         "The service cannot be reached. Check that it is running. Try again",

@@ -54,6 +54,7 @@ mod pg_support;
 mod postgres_schema;
 mod routing;
 mod scale_out;
+mod search;
 #[path = "../support/skip.rs"]
 mod skip;
 mod storage_cap;

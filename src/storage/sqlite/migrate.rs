@@ -107,3 +107,74 @@ pub(super) fn applied_version(conn: &Connection) -> Result<Option<i64>, rusqlite
 fn conn_path(conn: &Connection) -> PathBuf {
     PathBuf::from(conn.path().unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SearchTerm;
+    use crate::storage::{ListQuery, Sort};
+
+    /// A database of schema version 1 (before search) with users in it
+    /// gets numbered, indexed and searchable on the next start.
+    #[test]
+    fn an_existing_database_is_upgraded_and_its_users_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
+        embedded::migrations::runner()
+            .set_target(Target::Version(1))
+            .run(&mut conn)
+            .unwrap();
+        // Three users in one millisecond, in an order their ids do not
+        // follow, and one long before the clamp.
+        for (id, email, name, created_at) in [
+            (
+                3u8,
+                "c@example.com",
+                "Carol Lovelace",
+                1_700_000_000_000_100i64,
+            ),
+            (1, "a@example.com", "Ada Lovelace", 1_700_000_000_000_100),
+            (2, "b@example.com", "Bob Byron", 1_700_000_000_000_200),
+            (4, "d@example.com", "Dan Lovelace", -9_000_000_000_000_000),
+        ] {
+            conn.execute(
+                "INSERT INTO users (id, email, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                ([id; 16].as_slice(), email, name, created_at),
+            )
+            .unwrap();
+        }
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4]);
+        let pending: i64 = conn
+            .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(pending, 0, "every user is in the index");
+        let listed = |sort: &str| {
+            let query = ListQuery {
+                search: Some(SearchTerm::parse("lovelace").unwrap()),
+                sort: Sort::parse(sort).unwrap(),
+                ..ListQuery::first(10)
+            };
+            super::super::listing::list(&conn, &query)
+                .unwrap()
+                .users
+                .iter()
+                .map(|u| u.email.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            listed("-created_at"),
+            ["c@example.com", "a@example.com", "d@example.com"]
+        );
+        assert_eq!(
+            listed("created_at"),
+            ["d@example.com", "a@example.com", "c@example.com"]
+        );
+        assert_eq!(
+            listed("name"),
+            ["a@example.com", "c@example.com", "d@example.com"]
+        );
+    }
+}
