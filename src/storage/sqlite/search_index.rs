@@ -111,13 +111,25 @@ pub(super) fn index_pending_within(conn: &Connection, most: usize) -> Result<usi
 
 /// Moves up to `most` listed users into the index in a transaction of its
 /// own; returns how many it moved.
+///
+/// `BEGIN IMMEDIATE`: a deferred transaction that read the list and then
+/// wrote would fail at once (SQLITE_BUSY, no wait) whenever another process
+/// wrote in between, as a live import beside the server does.
 pub(super) fn index_pending(conn: &Connection, most: usize) -> Result<usize, StoreError> {
-    let tx = conn.unchecked_transaction().map_err(store_error)?;
-    let moved = index_pending_within(&tx, most)?;
-    if moved > 0 {
-        tx.commit().map_err(store_error)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(store_error)?;
+    let moved = index_pending_within(conn, most);
+    let end = match moved {
+        Ok(_) => "COMMIT",
+        Err(_) => "ROLLBACK",
+    };
+    if let Err(e) = conn.execute_batch(end) {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        moved?;
+        return Err(store_error(e));
     }
-    Ok(moved)
+    moved
 }
 
 /// When the writer thread moves listed users into the index: every
