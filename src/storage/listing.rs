@@ -33,7 +33,7 @@ impl Sort {
     };
 
     /// Every order, by the name a client writes, in a fixed order: a
-    /// sort's index in this list is its number inside a cursor.
+    /// sort's index in this list is its number in a listing's scope.
     pub const NAMES: [&'static str; 6] = [
         "-created_at",
         "created_at",
@@ -43,11 +43,36 @@ impl Sort {
         "-email",
     ];
 
+    /// The orders of [`Sort::NAMES`], in the same places.
+    const ALL: [Sort; 6] = [
+        Sort::NEWEST_FIRST,
+        Sort {
+            key: SortKey::CreatedAt,
+            descending: false,
+        },
+        Sort {
+            key: SortKey::Name,
+            descending: false,
+        },
+        Sort {
+            key: SortKey::Name,
+            descending: true,
+        },
+        Sort {
+            key: SortKey::Email,
+            descending: false,
+        },
+        Sort {
+            key: SortKey::Email,
+            descending: true,
+        },
+    ];
+
     pub fn parse(raw: &str) -> Result<Self, UnknownSort> {
         Self::NAMES
             .iter()
             .position(|name| *name == raw)
-            .and_then(|n| Self::from_number(n as u8))
+            .map(|n| Self::ALL[n])
             .ok_or(UnknownSort)
     }
 
@@ -56,27 +81,7 @@ impl Sort {
     }
 
     pub(super) fn number(self) -> u8 {
-        match (self.key, self.descending) {
-            (SortKey::CreatedAt, true) => 0,
-            (SortKey::CreatedAt, false) => 1,
-            (SortKey::Name, false) => 2,
-            (SortKey::Name, true) => 3,
-            (SortKey::Email, false) => 4,
-            (SortKey::Email, true) => 5,
-        }
-    }
-
-    pub(super) fn from_number(number: u8) -> Option<Self> {
-        let (key, descending) = match number {
-            0 => (SortKey::CreatedAt, true),
-            1 => (SortKey::CreatedAt, false),
-            2 => (SortKey::Name, false),
-            3 => (SortKey::Name, true),
-            4 => (SortKey::Email, false),
-            5 => (SortKey::Email, true),
-            _ => return None,
-        };
-        Some(Self { key, descending })
+        Self::ALL.iter().position(|sort| *sort == self).unwrap_or(0) as u8
     }
 }
 
@@ -294,7 +299,7 @@ mod tests {
         for name in Sort::NAMES {
             let sort = Sort::parse(name).unwrap();
             assert_eq!(sort.name(), name);
-            assert_eq!(Sort::from_number(sort.number()), Some(sort));
+            assert_eq!(Sort::ALL.get(usize::from(sort.number())), Some(&sort));
         }
         assert_eq!(Sort::default().name(), "-created_at");
         for bad in ["", "created", "+name", "NAME", "-", "name,email"] {
