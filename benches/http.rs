@@ -25,6 +25,7 @@ fn http(c: &mut Criterion) {
         serving: false,
         backups: None,
         metrics: storage_metrics,
+        key_ttl: user_service::storage::DEFAULT_KEY_TTL,
     })
     .unwrap();
     let settings = HttpSettings {

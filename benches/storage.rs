@@ -31,6 +31,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         serving: false,
         backups: None,
         metrics: StorageMetrics::new(),
+        key_ttl: user_service::storage::DEFAULT_KEY_TTL,
     })
     .unwrap()
 }

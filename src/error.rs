@@ -38,6 +38,12 @@ pub enum ApiError {
     /// 409 `conflict`.
     #[error("Email already exists")]
     EmailTaken,
+    /// 412 `precondition_failed`: `If-Match` names another state of the user.
+    #[error("The user has changed since the ETag in If-Match; read it again")]
+    PreconditionFailed,
+    /// 422 `idempotency_key_reused`.
+    #[error("This Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
     /// 413 `payload_too_large`.
     #[error("Request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -76,6 +82,8 @@ impl ApiError {
             Self::UserNotFound | Self::RouteNotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::EmailTaken => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
@@ -95,6 +103,8 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::UserNotFound,
             StoreError::Conflict { .. } => Self::EmailTaken,
+            StoreError::PreconditionFailed => Self::PreconditionFailed,
+            StoreError::KeyReused => Self::IdempotencyKeyReused,
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
             StoreError::StorageFull => Self::InsufficientStorage,
             StoreError::Internal(source) => Self::Internal(source.to_string()),
@@ -110,6 +120,8 @@ impl ResponseError for ApiError {
             Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -186,6 +198,16 @@ mod tests {
             body_of(ValidationError::InvalidEmail.into()).await["error"],
             "Invalid email address"
         );
+    }
+
+    #[test]
+    fn a_failed_precondition_is_a_412_and_a_reused_key_a_422() {
+        let stale = ApiError::from(StoreError::PreconditionFailed);
+        assert_eq!(stale.status_code(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(stale.code(), "precondition_failed");
+        let reused = ApiError::from(StoreError::KeyReused);
+        assert_eq!(reused.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(reused.code(), "idempotency_key_reused");
     }
 
     #[test]

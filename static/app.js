@@ -22,6 +22,8 @@ const state = {
   current: "",
   // The list request in flight, cancelled when a newer one starts.
   loading: null,
+  // The create being sent: its body and its Idempotency-Key.
+  create: null,
 };
 
 // The first page of the list as `state` describes it.
@@ -60,8 +62,9 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body, signal) {
-  const headers = { Accept: "application/json" };
+// `options`: `signal` (to cancel) and extra request `headers`.
+async function api(method, path, body, options = {}) {
+  const headers = { Accept: "application/json", ...options.headers };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -71,7 +74,7 @@ async function api(method, path, body, signal) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
+      signal: options.signal,
     });
   } catch (error) {
     if (error.name === "AbortError") throw error;
@@ -179,7 +182,7 @@ async function load(path) {
   status.textContent = "Loading…";
   status.className = "";
   try {
-    const { response, data } = await api("GET", path, undefined, controller.signal);
+    const { response, data } = await api("GET", path, undefined, { signal: controller.signal });
     state.current = path;
     hideNotice();
     renderUsers(data);
@@ -217,15 +220,58 @@ function reload() {
 
 // --- one user: edit and delete ------------------------------------------------
 
-function wireUser(item, user) {
+// Edits and deletes start from the user as it is now (read again when the
+// person clicks), and send its ETag as `If-Match`: a change someone else
+// made meanwhile is answered 412 and never silently overwritten.
+function wireUser(item, listed) {
   const view = item.querySelector(".view");
   const editor = item.querySelector(".editor");
   const confirm = item.querySelector(".confirm");
   const editError = item.querySelector(".edit-error");
+  const confirmText = item.querySelector(".confirm-text");
+  const path = `/users/${encodeURIComponent(listed.id)}`;
+  let current = listed;
+  let etag = null;
 
-  item.querySelector(".edit").addEventListener("click", () => {
-    editor.elements.email.value = user.email;
-    editor.elements.name.value = user.name;
+  // Reads the user and its ETag; false (and the list reloaded) when it is
+  // gone or the read failed.
+  async function refresh() {
+    try {
+      const { response, data } = await api("GET", path);
+      current = data;
+      etag = response.headers.get("ETag");
+      return true;
+    } catch (error) {
+      if (error.status === 404) {
+        await reload();
+      } else if (!handleCommon(error)) {
+        showNotice(`Could not read ${current.email}: ${error.message}`);
+      }
+      return false;
+    }
+  }
+
+  function fillEditor() {
+    editor.elements.email.value = current.email;
+    editor.elements.name.value = current.name;
+  }
+
+  // Says the user changed under the person's hands, with a button that
+  // loads the user as it is now.
+  function showChanged(where, text, onReloaded) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "quiet reload-user";
+    button.textContent = "Reload this user";
+    button.addEventListener("click", async () => {
+      if (await refresh()) onReloaded();
+    });
+    where.replaceChildren(document.createTextNode(`${text} `), button);
+  }
+
+  item.querySelector(".edit").addEventListener("click", async () => {
+    if (!(await refresh())) return;
+    fillEditor();
     editError.textContent = "";
     view.hidden = true;
     editor.hidden = false;
@@ -239,19 +285,35 @@ function wireUser(item, user) {
   editor.addEventListener("submit", async (event) => {
     event.preventDefault();
     const patch = {};
-    if (editor.elements.email.value !== user.email) patch.email = editor.elements.email.value;
-    if (editor.elements.name.value !== user.name) patch.name = editor.elements.name.value;
+    if (editor.elements.email.value !== current.email) patch.email = editor.elements.email.value;
+    if (editor.elements.name.value !== current.name) patch.name = editor.elements.name.value;
     editError.textContent = "";
     try {
-      await api("PATCH", `/users/${encodeURIComponent(user.id)}`, patch);
+      await api("PATCH", path, patch, { headers: etag ? { "If-Match": etag } : {} });
       await reload();
     } catch (error) {
-      if (!handleCommon(error)) editError.textContent = error.message;
+      if (error.status === 412) {
+        showChanged(editError,
+          "Someone else changed this user after you opened it; your edit was not saved.",
+          () => {
+            fillEditor();
+            editError.textContent = "Reloaded: this is the user as it is now.";
+            editor.elements.name.focus();
+          });
+      } else if (error.status === 404) {
+        editError.textContent = "This user was deleted meanwhile.";
+      } else if (!handleCommon(error)) {
+        editError.textContent = error.message;
+      }
     }
   });
 
-  item.querySelector(".delete").addEventListener("click", () => {
-    item.querySelector(".confirm-text").textContent = `Delete ${user.email}? This cannot be undone.`;
+  const askToDelete = () => {
+    confirmText.textContent = `Delete ${current.email}? This cannot be undone.`;
+  };
+  item.querySelector(".delete").addEventListener("click", async () => {
+    if (!(await refresh())) return;
+    askToDelete();
     view.hidden = true;
     confirm.hidden = false;
     item.querySelector(".confirm-cancel").focus();
@@ -263,11 +325,17 @@ function wireUser(item, user) {
   });
   item.querySelector(".confirm-delete").addEventListener("click", async () => {
     try {
-      await api("DELETE", `/users/${encodeURIComponent(user.id)}`);
+      await api("DELETE", path, undefined, { headers: etag ? { "If-Match": etag } : {} });
     } catch (error) {
+      if (error.status === 412) {
+        showChanged(confirmText,
+          "Someone else changed this user after you asked to delete it; it was not deleted.",
+          askToDelete);
+        return;
+      }
       // Already gone is what was asked for.
       if (error.status !== 404 && !handleCommon(error)) {
-        item.querySelector(".confirm-text").textContent = `Could not delete: ${error.message}`;
+        confirmText.textContent = `Could not delete: ${error.message}`;
         return;
       }
     }
@@ -283,6 +351,13 @@ function fieldOf(error) {
   if (text.includes("email")) return "email";
   if (text.includes("name")) return "name";
   return null;
+}
+
+// A random idempotency key (crypto.randomUUID needs HTTPS or localhost;
+// getRandomValues works everywhere).
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function wireCreate() {
@@ -302,11 +377,14 @@ function wireCreate() {
     event.preventDefault();
     clear();
     $("create-submit").disabled = true;
+    // One key per person's create, kept while it is retried (Try again
+    // after a lost connection), so a retry never creates the user twice.
+    const body = { email: form.elements.email.value, name: form.elements.name.value };
+    const sent = JSON.stringify(body);
+    if (!state.create || state.create.sent !== sent) state.create = { sent, key: newKey() };
     try {
-      await api("POST", "/users", {
-        email: form.elements.email.value,
-        name: form.elements.name.value,
-      });
+      await api("POST", "/users", body, { headers: { "Idempotency-Key": state.create.key } });
+      state.create = null;
       form.reset();
       await load(listPath());
       form.elements.email.focus();

@@ -12,7 +12,7 @@ use crate::config::{DatabaseUrl, ExportArgs, ImportArgs};
 use crate::storage::postgres::{PgLoader, PgOptions, PgStore};
 use crate::storage::sqlite::{self, SqliteLoader, SqliteSnapshot};
 use crate::storage::BulkLoad;
-use crate::storage::StorageMetrics;
+use crate::storage::{StorageMetrics, DEFAULT_KEY_TTL};
 use crate::transfer::{
     check, export, import, open, BadRow, Format, ImportFailure, ImportOptions, ImportReport,
     OnError,
@@ -48,6 +48,7 @@ pub async fn run_export(args: ExportArgs) -> Result<String, String> {
                 url: url.clone(),
                 pool_size: 1,
                 metrics: StorageMetrics::new(),
+                key_ttl: DEFAULT_KEY_TTL,
             })
             .await
             .map_err(|e| e.to_string())?;

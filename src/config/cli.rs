@@ -192,6 +192,12 @@ pub struct ServeArgs {
     #[arg(long, env = "READ_CACHE", value_name = "USERS")]
     pub read_cache: Option<usize>,
 
+    /// How long an `Idempotency-Key` of `POST /users` is kept: a retry
+    /// within it gets the first answer again. `30s`, `15m`, `24h`, `7d`.
+    /// Expired keys are deleted in the background within a minute or so.
+    #[arg(long, env = "IDEMPOTENCY_TTL", value_name = "PERIOD", value_parser = parse_period, default_value = "24h")]
+    pub idempotency_ttl: Duration,
+
     /// Limit each client IP address to this many requests, e.g. `100/s` or
     /// `600/min`; over it: 429 `rate_limited` with `Retry-After`. `/health`
     /// and `/ready` are never limited. [default: no limit]
@@ -379,6 +385,7 @@ impl TryFrom<ServeArgs> for Settings {
             durability: args.durability.into(),
             max_db_size: args.max_db_size,
             read_cache: args.read_cache.unwrap_or(DEFAULT_READ_CACHE),
+            idempotency_ttl: args.idempotency_ttl,
             db_pool_size: args.db_pool_size,
             bind: args.bind,
             workers: args.workers.unwrap_or_else(default_workers),

@@ -10,6 +10,8 @@ use std::num::NonZeroUsize;
 use super::DatabaseUrl;
 use crate::routes::RateLimitSetting;
 use crate::storage::sqlite::{BackupSchedule, Durability};
+use crate::storage::DEFAULT_KEY_TTL;
+use std::time::Duration;
 
 /// `--bind`'s default: loopback, so a fresh install is not on the network.
 pub const DEFAULT_BIND: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3000));
@@ -32,6 +34,8 @@ pub struct Settings {
     pub max_db_size: Option<u64>,
     /// SQLite only: users kept in memory for reads by id (0: none).
     pub read_cache: usize,
+    /// How long idempotency keys are kept.
+    pub idempotency_ttl: Duration,
     /// PostgreSQL only: connections this instance keeps at most.
     pub db_pool_size: NonZeroUsize,
     pub bind: SocketAddr,
@@ -56,6 +60,7 @@ impl Settings {
             durability: Durability::Full,
             max_db_size: None,
             read_cache: DEFAULT_READ_CACHE,
+            idempotency_ttl: DEFAULT_KEY_TTL,
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             bind: DEFAULT_BIND,
             workers: default_workers(),

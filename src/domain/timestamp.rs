@@ -29,6 +29,12 @@ impl Timestamp {
         self.0
     }
 
+    /// The instant `span` earlier (saturating at the far past).
+    pub fn minus(self, span: std::time::Duration) -> Self {
+        let micros = i64::try_from(span.as_micros()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_sub(micros))
+    }
+
     /// Reads an RFC 3339 instant with any offset, e.g. the
     /// `2026-11-24T11:30:00.123456Z` this service writes. Precision finer
     /// than a microsecond is refused rather than silently cut.

@@ -1,6 +1,6 @@
 //! `User` and the validated inputs that create or change one.
 
-use super::{Email, Timestamp, UserId, UserName};
+use super::{Email, Timestamp, UserId, UserName, Version};
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +10,8 @@ pub struct User {
     pub name: UserName,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Counts the changes; the entity tag is derived from it.
+    pub version: Version,
 }
 
 /// What a client supplies to create a user, already validated.
@@ -35,11 +37,13 @@ impl User {
             name: new.name,
             created_at: now,
             updated_at: now,
+            version: Version::FIRST,
         }
     }
 
     /// Applies `patch` and returns whether anything changed. `updated_at`
-    /// moves only on a real change, and never backwards.
+    /// moves only on a real change, and never backwards; the version moves
+    /// with every real change, even within one clock tick.
     pub fn apply(&mut self, patch: UserPatch, now: Timestamp) -> bool {
         let mut changed = false;
         if let Some(email) = patch.email {
@@ -56,6 +60,7 @@ impl User {
         }
         if changed {
             self.updated_at = now.max(self.updated_at);
+            self.version = self.version.next();
         }
         changed
     }
@@ -98,6 +103,7 @@ mod tests {
         };
         assert!(!user.apply(patch, Timestamp::from_unix_micros(20)));
         assert_eq!(user.updated_at, Timestamp::from_unix_micros(10));
+        assert_eq!(user.version, Version::FIRST);
     }
 
     #[test]
@@ -111,6 +117,7 @@ mod tests {
         assert_eq!(user.name.as_str(), "Countess");
         assert_eq!(user.created_at, Timestamp::from_unix_micros(10));
         assert_eq!(user.updated_at, Timestamp::from_unix_micros(20));
+        assert_eq!(user.version, Version::FIRST.next());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::{Email, Timestamp, User, UserId, UserName};
+use super::{Email, Timestamp, User, UserId, UserName, Version};
 
 /// The field names, in the order they are written (also CSV's header).
 pub const USER_FIELDS: [&str; 5] = ["id", "email", "name", "created_at", "updated_at"];
@@ -107,6 +107,7 @@ impl UserRow {
             name: self.name,
             created_at,
             updated_at: self.updated_at.map_or(created_at, |t| t.max(created_at)),
+            version: Version::FIRST,
         }
     }
 }

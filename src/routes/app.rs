@@ -11,6 +11,7 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::App;
 
 use super::auth::ApiTokens;
+use super::conditions;
 use super::http_metrics::Metrics;
 use super::rate_limit::RateLimiter;
 use super::{compression, dispatch, metrics, rate_limit, request_id};
@@ -82,12 +83,21 @@ fn hsts() -> DefaultHeaders {
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static(conditions::IDEMPOTENCY_KEY),
+        ])
         .expose_headers([
             header::LOCATION,
             header::LINK,
             header::RETRY_AFTER,
             header::WWW_AUTHENTICATE,
+            header::ETAG,
+            header::HeaderName::from_static(conditions::IDEMPOTENT_REPLAYED),
         ])
         .max_age(3600)
         // A request from a foreign origin is answered without CORS headers

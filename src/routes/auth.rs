@@ -10,6 +10,7 @@ use actix_web::HttpRequest;
 use subtle::ConstantTimeEq;
 
 use super::http_metrics::Metrics;
+use crate::domain::KeyOwner;
 
 /// The accepted API tokens; empty means the API is open.
 #[derive(Clone, Default)]
@@ -40,6 +41,23 @@ impl ApiTokens {
         self.0.iter().fold(0u8, |found, token| {
             found | token.as_slice().ct_eq(candidate).unwrap_u8()
         }) == 1
+    }
+
+    /// Whose idempotency keys a request with these headers uses: a digest
+    /// of its token, so clients never share keys; anyone's when the API is
+    /// open. Call after [`ApiTokens::allows`] passed.
+    pub(super) fn key_owner(&self, headers: &HeaderMap) -> KeyOwner {
+        if self.is_open() {
+            return KeyOwner::ANYONE;
+        }
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| bearer_token(value.as_bytes()))
+            .unwrap_or_default();
+        let digest = ring::digest::digest(&ring::digest::SHA256, token);
+        let mut owner = [0; 16];
+        owner.copy_from_slice(&digest.as_ref()[..16]);
+        KeyOwner::from_digest(owner)
     }
 
     /// Whether a request with these headers may pass.

@@ -12,13 +12,14 @@ use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::auth::{self, ApiTokens};
+use super::conditions;
 use super::dto::{CreateUserRequest, ListParams, UpdateUserRequest};
 use super::http_metrics::Metrics;
 use super::json_object::Object;
 use super::rejection::{json_rejection, query_rejection, DEFAULT_BODY_LIMIT};
 use super::table::{self, Route};
 use super::{health, metrics, openapi, page, users};
-use crate::domain::UserId;
+use crate::domain::{RetryableCreate, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::UserStore;
 
@@ -64,6 +65,22 @@ async fn dispatch<S: UserStore>(
     };
     let store = &served.store;
     let method = req.method().clone();
+    let key = match spec.route {
+        Route::Users | Route::User => conditions::idempotency_key(req.headers())?,
+        _ => None,
+    };
+    let creates = spec.route == Route::Users && method == Method::POST;
+    if let Some(key) = key.as_ref().filter(|_| !creates) {
+        // A key names one create; reused on another route or method it is
+        // refused, as long as it is kept. (A method the route does not
+        // answer is still a 405.)
+        if spec.allow.contains(method.as_str()) {
+            let owner = served.tokens.key_owner(req.headers());
+            if store.key_is_kept(owner, key.clone()).await? {
+                return Err(ApiError::IdempotencyKeyReused);
+            }
+        }
+    }
     // actix-http sends no body for HEAD; its headers are those of GET.
     let get = method == Method::GET || method == Method::HEAD;
     let not_allowed = || Err(ApiError::MethodNotAllowed { allow: spec.allow });
@@ -73,9 +90,13 @@ async fn dispatch<S: UserStore>(
                 .map_err(query_rejection)?;
             users::list_users(store, params.into_inner()).await
         }
-        Route::Users if method == Method::POST => {
+        Route::Users if creates => {
+            let retry = key.map(|key| RetryableCreate {
+                owner: served.tokens.key_owner(req.headers()),
+                key,
+            });
             let body = json::<CreateUserRequest>(&req, payload).await?;
-            users::create_user(store, body).await
+            users::create_user(store, body, retry).await
         }
         Route::Users => not_allowed(),
         Route::User => {
@@ -87,11 +108,18 @@ async fn dispatch<S: UserStore>(
             let id = parse_id(matched.param(req.path()))?;
             match method {
                 Method::PATCH => {
+                    let expected = conditions::if_match(req.headers())?;
                     let body = json::<UpdateUserRequest>(&req, payload).await?;
-                    users::update_user(store, id, body).await
+                    users::update_user(store, id, body, expected).await
                 }
-                Method::DELETE => users::delete_user(store, id).await,
-                _ => users::get_user(store, id).await,
+                Method::DELETE => {
+                    let expected = conditions::if_match(req.headers())?;
+                    users::delete_user(store, id, expected).await
+                }
+                _ => {
+                    let if_none_match = conditions::if_none_match(req.headers())?;
+                    users::get_user(store, id, if_none_match).await
+                }
             }
         }
         Route::Index if get => page::index(&req),

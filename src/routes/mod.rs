@@ -5,6 +5,7 @@
 mod app;
 mod auth;
 mod compression;
+mod conditions;
 mod dispatch;
 mod dto;
 mod health;

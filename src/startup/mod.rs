@@ -74,6 +74,7 @@ impl Application {
                     backups: settings.backups.clone(),
                     readers: reader_pool_size(settings.workers),
                     metrics: storage_metrics.clone(),
+                    key_ttl: settings.idempotency_ttl,
                 })?;
                 let described = format!(
                     "database {} (durability {:?})",
@@ -99,6 +100,7 @@ impl Application {
                     url: url.clone(),
                     pool_size: settings.db_pool_size.get(),
                     metrics: storage_metrics.clone(),
+                    key_ttl: settings.idempotency_ttl,
                 })
                 .await?;
                 let described = format!(

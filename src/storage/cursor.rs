@@ -11,8 +11,8 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::listing::{Fnv, ListQuery, Position};
-use crate::domain::{Timestamp, UserId};
+use super::listing::{ListQuery, Position};
+use crate::domain::{Fnv, Timestamp, UserId};
 
 /// Version 1 (29 bytes, 39 characters) was a newest-first position with no
 /// scope; such cursors, issued before sorting and search existed, still

@@ -8,6 +8,12 @@ pub enum StoreError {
     /// A unique constraint on `field` was violated.
     #[error("{field} already exists")]
     Conflict { field: &'static str },
+    /// `If-Match` named another state of the user; nothing was changed.
+    #[error("the user does not match the precondition")]
+    PreconditionFailed,
+    /// An idempotency key, still kept, was used for another request.
+    #[error("the idempotency key was used for another request")]
+    KeyReused,
     /// The database cannot serve now (unreachable, read-only, overloaded).
     #[error("database unavailable: {0}")]
     Unavailable(String),

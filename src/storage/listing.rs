@@ -1,7 +1,7 @@
 //! What a page of `GET /users` asks the storage for: filters, search, sort
 //! and the position to start after; and what comes back.
 
-use crate::domain::{Email, SearchKind, SearchTerm, Timestamp, User, UserId};
+use crate::domain::{Email, Fnv, SearchKind, SearchTerm, Timestamp, User, UserId};
 
 /// The column a listing is ordered by. Ties break by id in the same
 /// direction; email is unique, so it has no ties.
@@ -254,39 +254,6 @@ impl PageWalk {
         self.done = page.next.is_none();
         self.after = page.next;
         page.users
-    }
-}
-
-/// FNV-1a, 64 bits, with a service-specific offset; fields are length-
-/// prefixed so that no two different queries hash the same bytes.
-pub(super) struct Fnv(u64);
-
-impl Fnv {
-    pub(super) fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325 ^ 0x7573_6572_7376_6331) // "usersvc1"
-    }
-
-    pub(super) fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn write_field(&mut self, field: Option<impl AsRef<[u8]>>) {
-        match field {
-            None => self.write(&[0]),
-            Some(bytes) => {
-                let bytes = bytes.as_ref();
-                self.write(&[1]);
-                self.write(&(bytes.len() as u64).to_be_bytes());
-                self.write(bytes);
-            }
-        }
-    }
-
-    pub(super) fn finish(&self) -> u64 {
-        self.0
     }
 }
 

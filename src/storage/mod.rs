@@ -19,7 +19,33 @@ pub use error::StoreError;
 pub use listing::{ListQuery, Page, PageWalk, Position, Sort, SortKey, UnknownSort};
 pub use metrics::{StorageMetrics, LATENCY_BUCKETS};
 
-use crate::domain::{Email, NewUser, Timestamp, User, UserId, UserPatch};
+use crate::domain::{
+    Email, EntityTag, IdempotencyKey, KeyOwner, NewUser, RetryableCreate, TagCondition, Timestamp,
+    User, UserId, UserPatch,
+};
+
+/// What a create with an idempotency key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The user was created now.
+    New(User),
+    /// The key was used before with the same email and name: the user that
+    /// request created, as it was created (it may have changed since).
+    Replayed(User),
+}
+
+/// How long idempotency keys are kept unless configured.
+pub const DEFAULT_KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `Ok` when `expected` (an `If-Match`) matches `user` as it is now;
+/// every backend checks inside the transaction that then changes it.
+pub fn check_precondition(expected: &TagCondition, user: &User) -> Result<(), StoreError> {
+    match expected {
+        TagCondition::Any => Ok(()),
+        tags if tags.matches_strongly(&EntityTag::of(user)) => Ok(()),
+        _ => Err(StoreError::PreconditionFailed),
+    }
+}
 
 /// Gauges of the storage layer, read when metrics are scraped. Figures a
 /// backend does not have are 0.
@@ -99,14 +125,41 @@ pub trait UserStore: Clone + Send + Sync + 'static {
     /// Stores a new user; `Conflict` when the email is taken.
     fn create(&self, new: NewUser) -> impl Future<Output = Result<User, StoreError>> + Send;
 
-    /// Applies `patch`; equal values change nothing, not even `updated_at`.
+    /// Like [`UserStore::create`], once per key: the key is stored with the
+    /// user in one transaction. A key still kept answers the user it
+    /// created again, or `KeyReused` when `new` differs from that request.
+    /// Concurrent creates with one key create at most one user. Failed
+    /// creates (a taken email) store no key.
+    fn create_retryable(
+        &self,
+        new: NewUser,
+        retry: RetryableCreate,
+    ) -> impl Future<Output = Result<Created, StoreError>> + Send;
+
+    /// Whether `owner` has a kept key `key` (a key may name one create only).
+    fn key_is_kept(
+        &self,
+        owner: KeyOwner,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Applies `patch` if the user matches `expected` (`Any`: always);
+    /// else `PreconditionFailed` and nothing changes. The check and the
+    /// change are one atomic step. Equal values change nothing, not even
+    /// `updated_at`.
     fn update(
         &self,
         id: UserId,
         patch: UserPatch,
+        expected: TagCondition,
     ) -> impl Future<Output = Result<User, StoreError>> + Send;
 
-    fn delete(&self, id: UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes the user if it matches `expected`, atomically.
+    fn delete(
+        &self,
+        id: UserId,
+        expected: TagCondition,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Checks that the database answers a query and accepts writes.
     fn ready(&self) -> impl Future<Output = Result<Readiness, StoreError>> + Send;

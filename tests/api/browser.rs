@@ -245,6 +245,15 @@ impl Page {
         .await;
     }
 
+    /// Waits until the element exists and is not hidden.
+    async fn until_visible(&self, css: &str) {
+        let script = format!(
+            "const e = document.querySelector({css:?}); return !!e && !e.closest('[hidden]');"
+        );
+        self.until(&format!("{css} to show"), &script, |v| v == &json!(true))
+            .await;
+    }
+
     /// Waits until the list shows exactly these names, top to bottom.
     async fn expect_names(&self, expected: &[&str]) {
         self.until(
@@ -311,6 +320,8 @@ async fn a_person_creates_finds_edits_and_deletes_a_user() {
 
     // Edit Ada's name in place.
     page.click("#users .user:nth-child(2) .edit").await;
+    page.until_visible("#users .user:nth-child(2) .editor")
+        .await;
     page.fill(
         "#users .user:nth-child(2) .editor input[name=name]",
         "Countess of Lovelace",
@@ -328,6 +339,8 @@ async fn a_person_creates_finds_edits_and_deletes_a_user() {
 
     // An invalid edit shows the API's message and changes nothing.
     page.click("#users .user:nth-child(1) .edit").await;
+    page.until_visible("#users .user:nth-child(1) .editor")
+        .await;
     page.fill(
         "#users .user:nth-child(1) .editor input[name=email]",
         "bob at example",
@@ -343,6 +356,8 @@ async fn a_person_creates_finds_edits_and_deletes_a_user() {
 
     // Delete Bob, confirming first.
     page.click("#users .user:nth-child(1) .delete").await;
+    page.until_visible("#users .user:nth-child(1) .confirm")
+        .await;
     page.until_text(
         "#users .user:nth-child(1) .confirm-text",
         "Delete bob@example.com? This cannot be undone.",
@@ -358,6 +373,100 @@ async fn a_person_creates_finds_edits_and_deletes_a_user() {
         .await
         .unwrap();
     assert!(bob.is_empty(), "Bob is deleted in the database too");
+    page.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_someone_elses_change_is_refused_and_offers_a_reload() {
+    let Some(page) = open_page(None).await else {
+        return;
+    };
+    page.seed(&[("ada@example.com", "Ada")]).await;
+    page.visit().await;
+    page.expect_names(&["Ada"]).await;
+    page.click("#users .user .edit").await;
+    page.until_visible("#users .user .editor").await;
+
+    // Someone else renames Ada while the editor is open.
+    let ada: Vec<Value> = page
+        .api_get("/users?email=ada@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = ada[0]["id"].as_str().unwrap();
+    let changed = page
+        .http
+        .patch(format!("{}/users/{id}", page.base))
+        .json(&json!({"name": "Countess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+
+    page.fill("#users .user .editor input[name=name]", "Ada Lovelace")
+        .await;
+    page.click("#users .user .save").await;
+    page.until_text(
+        "#users .user .edit-error",
+        "Someone else changed this user after you opened it; your edit was not saved. Reload this user",
+    )
+    .await;
+    let stored: Value = page
+        .api_get(&format!("/users/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["name"], "Countess", "the other change is kept");
+
+    // Reload shows their change; saving now works.
+    page.click("#users .user .reload-user").await;
+    page.until_text(
+        "#users .user .edit-error",
+        "Reloaded: this is the user as it is now.",
+    )
+    .await;
+    let shown = page
+        .client
+        .execute(
+            "return document.querySelector('#users .user .editor input[name=name]').value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!("Countess"));
+    page.fill("#users .user .editor input[name=name]", "Countess Ada")
+        .await;
+    page.click("#users .user .save").await;
+    page.expect_names(&["Countess Ada"]).await;
+
+    // A delete confirmed after someone else's change is refused too.
+    page.click("#users .user .delete").await;
+    page.until_visible("#users .user .confirm").await;
+    let changed = page
+        .http
+        .patch(format!("{}/users/{id}", page.base))
+        .json(&json!({"email": "countess@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    page.click("#users .user .confirm-delete").await;
+    page.until_text(
+        "#users .user .confirm-text",
+        "Someone else changed this user after you asked to delete it; it was not deleted. Reload this user",
+    )
+    .await;
+    assert_eq!(page.api_get(&format!("/users/{id}")).await.status(), 200);
+    page.click("#users .user .reload-user").await;
+    page.until_text(
+        "#users .user .confirm-text",
+        "Delete countess@example.com? This cannot be undone.",
+    )
+    .await;
+    page.click("#users .user .confirm-delete").await;
+    page.expect_count(0).await;
     page.close().await;
 }
 

@@ -38,12 +38,14 @@ macro_rules! on_every_backend {
 mod auth;
 mod browser;
 mod concurrency;
+mod conditional;
 mod connection_loss;
 mod create;
 mod delete;
 mod get;
 mod health;
 mod helpers;
+mod idempotency;
 mod list;
 mod metrics;
 mod middleware;

@@ -132,12 +132,19 @@ on_every_backend! {
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "content-type, authorization",
+                "content-type, authorization, idempotency-key, if-match",
             )
             .send()
             .await
             .unwrap();
         assert!(preflight.status().is_success(), "{}", preflight.status());
+        let allowed = preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        for name in ["idempotency-key", "if-match", "if-none-match"] {
+            assert!(allowed.contains(name), "{name} in {allowed}");
+        }
         assert_eq!(
             preflight.headers()["access-control-allow-origin"],
             "https://admin.example.com"
@@ -158,6 +165,11 @@ on_every_backend! {
             response.headers()["access-control-allow-origin"],
             "https://admin.example.com"
         );
+        let exposed = response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(exposed.contains("etag") && exposed.contains("idempotent-replayed"), "{exposed}");
 
         let foreign = app
             .get_with("/users", ("origin", "https://evil.example"))

@@ -116,3 +116,77 @@ async fn a_paging_walk_that_alternates_instances_returns_every_user_once() {
         .collect();
     assert_eq!(seen, expected, "newest first across instances");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_if_match_patches_through_two_instances_give_one_200_and_one_412() {
+    if skipped() {
+        return;
+    }
+    let (a, b) = two_instances().await;
+    let user = a.create_user("ada@example.com", "Ada").await;
+    let id = user["id"].as_str().unwrap();
+    for round in 0..10 {
+        let tag = a.get_user(id).await.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let statuses: Vec<StatusCode> =
+            join_all([&a, &b].into_iter().enumerate().map(|(n, app)| {
+                let (tag, path) = (tag.clone(), app.url(&format!("/users/{id}")));
+                async move {
+                    app.client
+                        .patch(path)
+                        .header("if-match", tag)
+                        .json(&json!({"name": format!("Round {round} instance {n}")}))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                }
+            }))
+            .await;
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [StatusCode::OK, StatusCode::PRECONDITION_FAILED],
+            "round {round}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_idempotency_key_sent_to_two_instances_at_once_creates_one_user() {
+    if skipped() {
+        return;
+    }
+    let (a, b) = two_instances().await;
+    for round in 0..5 {
+        let key = format!("key-{round}");
+        let body = json!({"email": format!("r{round}@example.com"), "name": "Racer"});
+        let answers: Vec<(StatusCode, Value)> = join_all([&a, &b, &a, &b].into_iter().map(|app| {
+            let (key, body) = (key.clone(), body.clone());
+            async move {
+                let response = app
+                    .client
+                    .post(app.url("/users"))
+                    .header("idempotency-key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status(), response.json().await.unwrap())
+            }
+        }))
+        .await;
+        assert!(
+            answers
+                .iter()
+                .all(|(status, user)| *status == StatusCode::CREATED
+                    && user["id"] == answers[0].1["id"]),
+            "round {round}: {answers:?}"
+        );
+    }
+    let (users, _) = a.walk("/users?limit=100").await;
+    assert_eq!(users.len(), 5);
+}

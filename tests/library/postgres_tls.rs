@@ -7,7 +7,7 @@
 
 use std::sync::Once;
 
-use user_service::domain::{Email, NewUser, UserName, UserPatch};
+use user_service::domain::{Email, NewUser, TagCondition, UserName, UserPatch};
 use user_service::storage::postgres::{PgOptions, PgStore, PostgresUrl};
 use user_service::storage::{ListQuery, StorageMetrics, UserStore};
 
@@ -38,6 +38,7 @@ async fn connect(url: &str) -> Result<PgStore, String> {
         url,
         pool_size: 2,
         metrics: StorageMetrics::new(),
+        key_ttl: user_service::storage::DEFAULT_KEY_TTL,
     })
     .await
     .map_err(|e| e.to_string())
@@ -63,6 +64,7 @@ async fn verify_full_connects_and_the_store_works_over_it() {
                 email: None,
                 name: Some(UserName::parse("Still TLS").unwrap()),
             },
+            TagCondition::Any,
         )
         .await
         .unwrap();
@@ -75,7 +77,7 @@ async fn verify_full_connects_and_the_store_works_over_it() {
         .await
         .unwrap();
     assert_eq!(page.users, vec![renamed]);
-    store.delete(created.id).await.unwrap();
+    store.delete(created.id, TagCondition::Any).await.unwrap();
     store.close();
 }
 

@@ -4,11 +4,14 @@
 
 use crate::support;
 
-use user_service::domain::{Email, NewUser, Timestamp, UserName, UserPatch};
+use user_service::domain::{
+    Email, EntityTag, IdempotencyKey, KeyOwner, NewUser, RetryableCreate, TagCondition, Timestamp,
+    UserName, UserPatch, Version,
+};
 use user_service::storage::postgres::{PgOptions, PgStore};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
 use user_service::storage::StorageMetrics;
-use user_service::storage::{ListQuery, StoreError, UserStore};
+use user_service::storage::{Created, ListQuery, StoreError, UserStore, DEFAULT_KEY_TTL};
 
 fn new_user(email: &str, name: &str) -> NewUser {
     NewUser {
@@ -50,17 +53,19 @@ async fn unknown_ids_are_not_found(store: impl UserStore) {
         .create(new_user("ghost@example.com", "Ghost"))
         .await
         .unwrap();
-    store.delete(ghost.id).await.unwrap();
+    store.delete(ghost.id, TagCondition::Any).await.unwrap();
     assert!(matches!(
         store.get(ghost.id).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete(ghost.id).await,
+        store.delete(ghost.id, TagCondition::Any).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.update(ghost.id, UserPatch::default()).await,
+        store
+            .update(ghost.id, UserPatch::default(), TagCondition::Any)
+            .await,
         Err(StoreError::NotFound)
     ));
 }
@@ -79,6 +84,7 @@ async fn an_update_changes_only_what_it_names_and_equal_values_change_nothing(
                 email: Some(Email::parse("ada@example.com").unwrap()),
                 name: None,
             },
+            TagCondition::Any,
         )
         .await
         .unwrap();
@@ -90,6 +96,7 @@ async fn an_update_changes_only_what_it_names_and_equal_values_change_nothing(
                 email: None,
                 name: Some(UserName::parse("Countess").unwrap()),
             },
+            TagCondition::Any,
         )
         .await
         .unwrap();
@@ -116,6 +123,7 @@ async fn an_update_to_a_taken_email_is_a_conflict_and_changes_nothing(store: imp
                 email: Some(Email::parse("bob@example.com").unwrap()),
                 name: Some(UserName::parse("Not Ada").unwrap()),
             },
+            TagCondition::Any,
         )
         .await
         .unwrap_err();
@@ -231,13 +239,16 @@ async fn reads_racing_writes_never_go_back_in_time(store: impl UserStore) {
             name: Some(UserName::parse(&format!("v{round}")).unwrap()),
             ..UserPatch::default()
         };
-        let written = store.update(ids[n], patch).await.unwrap();
+        let written = store
+            .update(ids[n], patch, TagCondition::Any)
+            .await
+            .unwrap();
         assert_eq!(store.get(ids[n]).await.unwrap(), written);
     }
     // Deleting gives the "version" u32::MAX: a reader that saw it and then
     // sees the user again fails above.
     for &id in &ids[..4] {
-        store.delete(id).await.unwrap();
+        store.delete(id, TagCondition::Any).await.unwrap();
         assert!(matches!(store.get(id).await, Err(StoreError::NotFound)));
     }
     for _ in 0..200 {
@@ -250,6 +261,190 @@ async fn reads_racing_writes_never_go_back_in_time(store: impl UserStore) {
     for reader in readers {
         assert!(reader.await.unwrap() > 0, "a reader never ran");
     }
+}
+
+fn if_match(user: &user_service::domain::User) -> TagCondition {
+    TagCondition::parse([EntityTag::of(user).as_str().as_bytes()])
+        .unwrap()
+        .unwrap()
+}
+
+fn rename(name: &str) -> UserPatch {
+    UserPatch {
+        email: None,
+        name: Some(UserName::parse(name).unwrap()),
+    }
+}
+
+async fn every_change_counts_a_version_and_a_stale_tag_changes_nothing(store: impl UserStore) {
+    let ada = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    assert_eq!(ada.version, Version::FIRST);
+    let same = store
+        .update(ada.id, rename("Ada"), if_match(&ada))
+        .await
+        .unwrap();
+    assert_eq!(
+        same, ada,
+        "a no-op moves neither updated_at nor the version"
+    );
+    let countess = store
+        .update(ada.id, rename("Countess"), if_match(&ada))
+        .await
+        .unwrap();
+    assert_eq!(countess.version, Version::FIRST.next());
+    assert_eq!(store.get(ada.id).await.unwrap(), countess);
+    // The tag read before the change is stale now, for updates and deletes.
+    for attempt in [
+        store
+            .update(ada.id, rename("Lovelace"), if_match(&ada))
+            .await
+            .map(|_| ()),
+        store.delete(ada.id, if_match(&ada)).await,
+    ] {
+        assert!(
+            matches!(attempt, Err(StoreError::PreconditionFailed)),
+            "{attempt:?}"
+        );
+    }
+    assert_eq!(store.get(ada.id).await.unwrap(), countess);
+    // An unknown user is not found, whatever the condition.
+    store.delete(ada.id, if_match(&countess)).await.unwrap();
+    assert!(matches!(
+        store.update(ada.id, rename("X"), if_match(&countess)).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn of_two_updates_with_one_tag_exactly_one_wins(store: impl UserStore) {
+    let ada = store
+        .create(new_user("ada@example.com", "Ada"))
+        .await
+        .unwrap();
+    for round in 0..10 {
+        let current = store.get(ada.id).await.unwrap();
+        let racers: Vec<_> = (0..2)
+            .map(|n| {
+                let store = store.clone();
+                let expected = if_match(&current);
+                tokio::spawn(async move {
+                    store
+                        .update(ada.id, rename(&format!("R{round}-{n}")), expected)
+                        .await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for racer in racers {
+            match racer.await.unwrap() {
+                Ok(_) => won += 1,
+                Err(StoreError::PreconditionFailed) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(won, 1, "round {round}");
+        assert_eq!(
+            store.get(ada.id).await.unwrap().version.get(),
+            current.version.get() + 1
+        );
+    }
+}
+
+fn retry(key: &str) -> RetryableCreate {
+    RetryableCreate {
+        owner: KeyOwner::ANYONE,
+        key: IdempotencyKey::parse(key.as_bytes()).unwrap(),
+    }
+}
+
+async fn a_retried_create_answers_the_first_user_and_creates_nothing(store: impl UserStore) {
+    let Created::New(first) = store
+        .create_retryable(new_user("ada@example.com", "Ada"), retry("k1"))
+        .await
+        .unwrap()
+    else {
+        panic!("the first request creates");
+    };
+    store
+        .update(first.id, rename("Countess"), TagCondition::Any)
+        .await
+        .unwrap();
+    // The same request, as the client may resend it (email case, spaces).
+    let again = store
+        .create_retryable(new_user("ADA@example.com ", " Ada"), retry("k1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Created::Replayed(first.clone()),
+        "the answer as first sent"
+    );
+    assert!(store
+        .key_is_kept(KeyOwner::ANYONE, retry("k1").key)
+        .await
+        .unwrap());
+    assert!(!store
+        .key_is_kept(KeyOwner::ANYONE, retry("k2").key)
+        .await
+        .unwrap());
+    let other = store
+        .create_retryable(new_user("bob@example.com", "Bob"), retry("k1"))
+        .await;
+    assert!(matches!(other, Err(StoreError::KeyReused)), "{other:?}");
+    // Another owner's key of the same name is another key.
+    let owner = KeyOwner::from_digest([7; 16]);
+    let theirs = store
+        .create_retryable(
+            new_user("bob@example.com", "Bob"),
+            RetryableCreate {
+                owner,
+                ..retry("k1")
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(theirs, Created::New(_)));
+    // A failed create stores no key: the retry is judged afresh.
+    let taken = store
+        .create_retryable(new_user("bob@example.com", "Bob"), retry("k3"))
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::Conflict { .. })),
+        "{taken:?}"
+    );
+    assert!(!store
+        .key_is_kept(KeyOwner::ANYONE, retry("k3").key)
+        .await
+        .unwrap());
+    let page = store.list(page(10)).await.unwrap();
+    assert_eq!(page.users.len(), 2);
+}
+
+async fn concurrent_creates_with_one_key_create_one_user(store: impl UserStore) {
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_retryable(new_user("ada@example.com", "Ada"), retry("same"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut new = Vec::new();
+    let mut replayed = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Created::New(user) => new.push(user),
+            Created::Replayed(user) => replayed.push(user),
+        }
+    }
+    assert_eq!(new.len(), 1);
+    assert!(replayed.iter().all(|user| *user == new[0]));
+    assert_eq!(store.list(page(10)).await.unwrap().users, new);
 }
 
 /// Declares each contract as a test on every backend.
@@ -307,6 +502,10 @@ contract_tests!(
     timestamps_keep_microseconds,
     a_working_database_is_ready,
     reads_racing_writes_never_go_back_in_time,
+    every_change_counts_a_version_and_a_stale_tag_changes_nothing,
+    of_two_updates_with_one_tag_exactly_one_wins,
+    a_retried_create_answers_the_first_user_and_creates_nothing,
+    concurrent_creates_with_one_key_create_one_user,
 );
 
 fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
@@ -323,6 +522,7 @@ fn sqlite_options(dir: &tempfile::TempDir) -> SqliteOptions {
         serving: false,
         backups: None,
         metrics: StorageMetrics::new(),
+        key_ttl: DEFAULT_KEY_TTL,
     }
 }
 
@@ -337,6 +537,7 @@ async fn postgres_store() -> Option<PgStore> {
             url,
             pool_size: 4,
             metrics: StorageMetrics::new(),
+            key_ttl: DEFAULT_KEY_TTL,
         })
         .await
         .unwrap(),
@@ -353,6 +554,7 @@ async fn postgres_tls_store() -> Option<PgStore> {
             url,
             pool_size: 4,
             metrics: StorageMetrics::new(),
+            key_ttl: DEFAULT_KEY_TTL,
         })
         .await
         .unwrap(),

@@ -190,3 +190,135 @@ fn a_truncated_database_is_one_clear_line_and_is_left_alone() {
         "the file is not touched"
     );
 }
+
+/// A keyed create as a client sent it: its key, its email, and the id the
+/// server answered (`None`: no answer before the kill).
+struct KeyedCreate {
+    key: String,
+    email: String,
+    id: Option<String>,
+}
+
+async fn post_keyed(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    email: &str,
+) -> Option<reqwest::Response> {
+    client
+        .post(format!("{base}/users"))
+        .header("idempotency-key", key)
+        .json(&serde_json::json!({"email": email, "name": "Keyed"}))
+        .send()
+        .await
+        .ok()
+}
+
+/// Keyed creates from `writers` clients until killed at a moment in
+/// 200..1200 ms.
+async fn keyed_creates_then_kill(
+    server: &mut Server,
+    writers: usize,
+    cycle: usize,
+) -> Vec<KeyedCreate> {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (sent, stop, base) = (sent.clone(), stop.clone(), server.address.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = client();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let (key, email) = (
+                    format!("c{cycle}w{w}n{n}"),
+                    format!("k{cycle}w{w}n{n}@example.com"),
+                );
+                let mut id = None;
+                if let Some(response) = post_keyed(&client, &base, &key, &email).await {
+                    if response.status() == 201 {
+                        let user: serde_json::Value = response.json().await.unwrap_or_default();
+                        id = user["id"].as_str().map(str::to_owned);
+                    }
+                }
+                sent.lock().unwrap().push(KeyedCreate { key, email, id });
+                n += 1;
+            }
+        }));
+    }
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    tokio::time::sleep(Duration::from_millis(200 + u64::from(nanos % 1000))).await;
+    server.kill_9();
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
+    sent
+}
+
+/// Users without their key and keys without their user, read from the file.
+fn orphans(db: &std::path::Path) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0)).unwrap();
+    (
+        count("SELECT count(*) FROM users WHERE NOT EXISTS \
+               (SELECT 1 FROM idempotency_keys k WHERE k.user_id = users.id AND k.email = users.email)"),
+        count("SELECT count(*) FROM idempotency_keys k WHERE NOT EXISTS \
+               (SELECT 1 FROM users WHERE users.id = k.user_id)"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_idempotency_key_replays_its_user_after_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("users.db");
+    let mut all: Vec<KeyedCreate> = Vec::new();
+    for cycle in 0..5 {
+        let mut server = Server::start(&db, &[]);
+        let sent = keyed_creates_then_kill(&mut server, 6, cycle).await;
+        assert!(
+            sent.iter().any(|c| c.id.is_some()),
+            "cycle {cycle} acknowledged some creates"
+        );
+        assert_eq!(integrity(&db), "ok", "cycle {cycle}");
+        assert_eq!(
+            orphans(&db),
+            (0, 0),
+            "cycle {cycle}: users without keys, keys without users"
+        );
+        all.extend(sent);
+    }
+    let server = Server::start(&db, &[]);
+    let client = client();
+    let (mut replayed, mut retried) = (0, 0);
+    for create in &all {
+        let response = post_keyed(&client, &server.address, &create.key, &create.email)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "retry of {}", create.key);
+        let was_replayed = response.headers().get("idempotent-replayed").is_some();
+        let user: serde_json::Value = response.json().await.unwrap();
+        match &create.id {
+            // Acknowledged: its key replays the same user.
+            Some(id) => {
+                assert!(was_replayed, "acknowledged key {} was not kept", create.key);
+                assert_eq!(user["id"].as_str(), Some(id.as_str()), "key {}", create.key);
+                replayed += 1;
+            }
+            // Cut off by the kill: committed (replayed) or not (created now).
+            None => retried += 1,
+        }
+    }
+    drop(server);
+    // Each email exactly once: no retry created a second user.
+    assert_eq!(count_users(&db), all.len() as i64);
+    assert_eq!(orphans(&db), (0, 0));
+    eprintln!(
+        "idempotent crash loop: 5 kill -9 cycles, {replayed} acknowledged keys replayed, \
+         {retried} cut-off creates retried, no orphans"
+    );
+}

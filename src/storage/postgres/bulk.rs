@@ -33,7 +33,7 @@ struct Lookups {
 impl PgLoader {
     async fn lookups(&mut self) -> Result<&Lookups, StoreError> {
         if self.lookups.is_none() {
-            const SELECT: &str = "SELECT id, email, name, created_at, updated_at FROM users";
+            use super::queries::SELECT;
             let prepare = |sql: String| {
                 let client = &self.client;
                 async move { client.prepare(&sql).await.map_err(store_error) }
@@ -44,7 +44,7 @@ impl PgLoader {
                 by_id: prepare(format!("{SELECT} WHERE id = $1")).await?,
                 by_email: prepare(format!("{SELECT} WHERE lower(email) = lower($1)")).await?,
                 update: prepare(
-                    "UPDATE users SET email = $2, name = $3, updated_at = $4 \
+                    "UPDATE users SET email = $2, name = $3, updated_at = $4, version = $5 \
                      WHERE id = $1 AND NOT EXISTS \
                      (SELECT 1 FROM users WHERE lower(email) = lower($2) AND id <> $1)"
                         .into(),
@@ -150,6 +150,7 @@ impl BulkLoad for PgLoader {
                     &user.email.as_str(),
                     &user.name.as_str(),
                     &super::queries::to_datetime(user.updated_at)?,
+                    &user.version.to_stored(),
                 ],
             )
             .await

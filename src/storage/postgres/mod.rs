@@ -5,6 +5,7 @@
 mod bulk;
 mod channel_binding;
 mod error;
+mod idempotency;
 mod listing;
 mod migrate;
 mod queries;
@@ -13,6 +14,7 @@ mod tls;
 mod url;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -25,9 +27,15 @@ pub use tls::{SslMode, TlsOptions};
 pub use url::{connect, Driver, PostgresUrl};
 
 use self::error::pool_error;
+use self::idempotency::KeySweep;
 use self::url::{connection_config, CONNECT_TIMEOUT};
-use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
-use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+use super::{
+    check_precondition, Created, ListQuery, Page, Readiness, StoreError, StoreStats, UserStore,
+};
+use crate::domain::{
+    IdempotencyKey, KeyOwner, NewUser, RetryableCreate, TagCondition, Timestamp, User, UserId,
+    UserPatch,
+};
 use crate::storage::StorageMetrics;
 
 /// How long a request waits for a free pooled connection before it gets 503.
@@ -44,6 +52,8 @@ pub struct PgOptions {
     pub pool_size: usize,
     /// Where pool waits are recorded.
     pub metrics: StorageMetrics,
+    /// How long idempotency keys are kept.
+    pub key_ttl: Duration,
 }
 
 /// A [`UserStore`] on PostgreSQL. Cheap to clone; clones share the pool.
@@ -51,6 +61,7 @@ pub struct PgOptions {
 pub struct PgStore {
     pool: Pool,
     metrics: StorageMetrics,
+    keys: Arc<KeySweep>,
 }
 
 impl PgStore {
@@ -83,6 +94,7 @@ impl PgStore {
         Ok(Self {
             pool,
             metrics: options.metrics.clone(),
+            keys: Arc::new(KeySweep::new(options.key_ttl)),
         })
     }
 
@@ -95,6 +107,22 @@ impl PgStore {
     /// Closes every pooled connection; later requests get 503.
     pub fn close(&self) {
         self.pool.close();
+    }
+
+    /// Deletes expired idempotency keys in a task of its own when due.
+    fn sweep_keys_if_due(&self) {
+        if !self.keys.claim() {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _ = bounded(async {
+                let client = store.client().await?;
+                store.keys.run(&client).await;
+                Ok(())
+            })
+            .await;
+        });
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
@@ -148,24 +176,69 @@ impl UserStore for PgStore {
         Ok(user)
     }
 
-    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
+    async fn create_retryable(
+        &self,
+        new: NewUser,
+        retry: RetryableCreate,
+    ) -> Result<Created, StoreError> {
+        let now = Timestamp::now();
+        let user = User::create(new, now);
+        let fresh_after = now.minus(self.keys.ttl());
+        let created = bounded(async {
+            let mut client = self.client().await?;
+            let transaction = client.transaction().await.map_err(error::store_error)?;
+            // Dropped without a commit on an error: rolled back, key and all.
+            let created =
+                idempotency::create_once(&transaction, &user, &retry, fresh_after).await?;
+            transaction.commit().await.map_err(error::store_error)?;
+            Ok(created)
+        })
+        .await?;
+        self.sweep_keys_if_due();
+        Ok(created)
+    }
+
+    async fn key_is_kept(&self, owner: KeyOwner, key: IdempotencyKey) -> Result<bool, StoreError> {
+        let fresh_after = Timestamp::now().minus(self.keys.ttl());
+        bounded(async {
+            let client = self.client().await?;
+            idempotency::is_kept(&client, &owner, key.as_str(), fresh_after).await
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        expected: TagCondition,
+    ) -> Result<User, StoreError> {
         bounded(async {
             let mut client = self.client().await?;
             let transaction = client.transaction().await.map_err(error::store_error)?;
-            let user = queries::update(&transaction, id, patch).await?;
+            let user = queries::update(&transaction, id, patch, &expected).await?;
             transaction.commit().await.map_err(error::store_error)?;
             Ok(user)
         })
         .await
     }
 
-    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
+    async fn delete(&self, id: UserId, expected: TagCondition) -> Result<(), StoreError> {
         bounded(async {
-            let client = self.client().await?;
-            match queries::delete(&client, id).await? {
-                true => Ok(()),
-                false => Err(StoreError::NotFound),
+            let mut client = self.client().await?;
+            if expected == TagCondition::Any {
+                // One statement: nothing to check first.
+                return match queries::delete(&client, id).await? {
+                    true => Ok(()),
+                    false => Err(StoreError::NotFound),
+                };
             }
+            let transaction = client.transaction().await.map_err(error::store_error)?;
+            let user = queries::lock(&transaction, id).await?;
+            check_precondition(&expected, &user)?;
+            queries::delete(&transaction, id).await?;
+            transaction.commit().await.map_err(error::store_error)?;
+            Ok(())
         })
         .await
     }

@@ -8,10 +8,11 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::error::store_error;
-use crate::domain::{Email, Timestamp, User, UserId, UserName, UserPatch};
-use crate::storage::StoreError;
+use crate::domain::{Email, TagCondition, Timestamp, User, UserId, UserName, UserPatch, Version};
+use crate::storage::{check_precondition, StoreError};
 
-pub(super) const SELECT: &str = "SELECT id, email, name, created_at, updated_at FROM users";
+pub(super) const SELECT: &str =
+    "SELECT id, email, name, created_at, updated_at, version FROM users";
 
 pub(super) async fn get(
     client: &impl GenericClient,
@@ -52,13 +53,9 @@ pub(super) async fn insert(client: &impl GenericClient, user: &User) -> Result<(
     Ok(())
 }
 
-/// Reads the user under a row lock, applies `patch` with the domain's rules
-/// and writes it back only if something changed. Run inside a transaction.
-pub(super) async fn update(
-    client: &impl GenericClient,
-    id: UserId,
-    patch: UserPatch,
-) -> Result<User, StoreError> {
+/// The user under a row lock, so that what is checked against it stays
+/// true until the transaction ends; run inside one.
+pub(super) async fn lock(client: &impl GenericClient, id: UserId) -> Result<User, StoreError> {
     let stmt = client
         .prepare_cached(&format!("{SELECT} WHERE id = $1 FOR UPDATE"))
         .await
@@ -68,12 +65,27 @@ pub(super) async fn update(
         .await
         .map_err(store_error)?
         .ok_or(StoreError::NotFound)?;
-    let mut user = read_row(&row)?;
+    read_row(&row)
+}
+
+/// Reads the user under a row lock, checks `expected`, applies `patch`
+/// with the domain's rules and writes it back only if something changed.
+/// Run inside a transaction.
+pub(super) async fn update(
+    client: &impl GenericClient,
+    id: UserId,
+    patch: UserPatch,
+    expected: &TagCondition,
+) -> Result<User, StoreError> {
+    let mut user = lock(client, id).await?;
+    check_precondition(expected, &user)?;
     if !user.apply(patch, Timestamp::now()) {
         return Ok(user);
     }
     let stmt = client
-        .prepare_cached("UPDATE users SET email = $2, name = $3, updated_at = $4 WHERE id = $1")
+        .prepare_cached(
+            "UPDATE users SET email = $2, name = $3, updated_at = $4, version = $5 WHERE id = $1",
+        )
         .await
         .map_err(store_error)?;
     client
@@ -84,6 +96,7 @@ pub(super) async fn update(
                 &user.email.as_str(),
                 &user.name.as_str(),
                 &to_datetime(user.updated_at)?,
+                &user.version.to_stored(),
             ],
         )
         .await
@@ -146,7 +159,7 @@ pub(super) fn from_datetime(at: OffsetDateTime) -> Result<Timestamp, StoreError>
         .map_err(StoreError::internal)
 }
 
-/// A row of `id, email, name, created_at, updated_at`. Stored values are
+/// A row of `id, email, name, created_at, updated_at, version`. Stored values are
 /// re-validated: a row that breaks the domain rules was written behind the
 /// service's back.
 pub(super) fn read_row(row: &Row) -> Result<User, StoreError> {
@@ -157,11 +170,14 @@ pub(super) fn read_row(row: &Row) -> Result<User, StoreError> {
     let name: String = row.try_get(2).map_err(|e| corrupt(&e))?;
     let created_at: OffsetDateTime = row.try_get(3).map_err(|e| corrupt(&e))?;
     let updated_at: OffsetDateTime = row.try_get(4).map_err(|e| corrupt(&e))?;
+    let version: i64 = row.try_get(5).map_err(|e| corrupt(&e))?;
     Ok(User {
         id: UserId::from_bytes(id.into_bytes()),
         email: Email::from_stored(email).map_err(|e| corrupt(&e))?,
         name: UserName::from_stored(name).map_err(|e| corrupt(&e))?,
         created_at: from_datetime(created_at)?,
         updated_at: from_datetime(updated_at)?,
+        version: Version::from_stored(version)
+            .ok_or_else(|| corrupt(&format!("version {version}")))?,
     })
 }

@@ -15,11 +15,11 @@ use rusqlite::Connection;
 
 use super::cache::{Change, UserCache};
 use super::connection::store_error;
+use super::idempotency;
 use super::queries;
 use super::reply::{self, Reply, WriteOutcome};
-use crate::domain::{Timestamp, User, UserId, UserPatch};
-use crate::storage::StorageMetrics;
-use crate::storage::StoreError;
+use crate::domain::{RetryableCreate, TagCondition, Timestamp, User, UserId, UserPatch};
+use crate::storage::{check_precondition, Created, StorageMetrics, StoreError};
 
 /// The most ops committed together.
 pub(super) const MAX_BATCH: usize = 256;
@@ -28,11 +28,22 @@ pub(super) const MAX_BATCH: usize = 256;
 #[derive(Debug)]
 pub(super) enum WriteOp {
     Create(User),
+    /// A create with an idempotency key; keys stored before `fresh_after`
+    /// have expired.
+    CreateOnce {
+        user: User,
+        retry: RetryableCreate,
+        fresh_after: Timestamp,
+    },
     Update {
         id: UserId,
         patch: UserPatch,
+        expected: TagCondition,
     },
-    Delete(UserId),
+    Delete {
+        id: UserId,
+        expected: TagCondition,
+    },
     /// Checks the writer is alive and the database accepts a transaction.
     Probe,
 }
@@ -105,7 +116,7 @@ fn change<'a>(
 ) -> Option<Change<'a>> {
     match (op, result) {
         (_, Ok(WriteOutcome::User(user))) => Some(Change::Written(user)),
-        (WriteOp::Delete(id), Ok(WriteOutcome::Done)) => Some(Change::Deleted(*id)),
+        (WriteOp::Delete { id, .. }, Ok(WriteOutcome::Done)) => Some(Change::Deleted(*id)),
         _ => None,
     }
 }
@@ -115,6 +126,8 @@ fn change<'a>(
 fn same_failure(error: &StoreError) -> StoreError {
     match error {
         StoreError::StorageFull => StoreError::StorageFull,
+        StoreError::PreconditionFailed => StoreError::PreconditionFailed,
+        StoreError::KeyReused => StoreError::KeyReused,
         StoreError::Unavailable(reason) => StoreError::Unavailable(reason.clone()),
         other => StoreError::internal(other.to_string()),
     }
@@ -204,17 +217,36 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<WriteOutcome, StoreError> {
             queries::insert(conn, user)?;
             Ok(WriteOutcome::User(user.clone()))
         }
-        WriteOp::Update { id, patch } => {
+        WriteOp::CreateOnce {
+            user,
+            retry,
+            fresh_after,
+        } => match idempotency::create_once(conn, user, retry, *fresh_after)? {
+            Created::New(user) => Ok(WriteOutcome::User(user)),
+            Created::Replayed(user) => Ok(WriteOutcome::Replayed(user)),
+        },
+        WriteOp::Update {
+            id,
+            patch,
+            expected,
+        } => {
             let mut user = queries::get(conn, *id)?.ok_or(StoreError::NotFound)?;
+            check_precondition(expected, &user)?;
             if user.apply(patch.clone(), Timestamp::now()) {
                 queries::update(conn, &user)?;
             }
             Ok(WriteOutcome::User(user))
         }
-        WriteOp::Delete(id) => match queries::delete(conn, *id)? {
-            true => Ok(WriteOutcome::Done),
-            false => Err(StoreError::NotFound),
-        },
+        WriteOp::Delete { id, expected } => {
+            if *expected != TagCondition::Any {
+                let user = queries::get(conn, *id)?.ok_or(StoreError::NotFound)?;
+                check_precondition(expected, &user)?;
+            }
+            match queries::delete(conn, *id)? {
+                true => Ok(WriteOutcome::Done),
+                false => Err(StoreError::NotFound),
+            }
+        }
         WriteOp::Probe => match super::connection::is_full(conn)? {
             true => Err(StoreError::Unavailable("the database is full".into())),
             false => Ok(WriteOutcome::Done),

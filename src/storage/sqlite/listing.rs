@@ -21,7 +21,8 @@ use super::{search_doc, search_index};
 use crate::domain::{SearchKind, SearchTerm, Timestamp, User};
 use crate::storage::{ListQuery, Page, Position, Sort, SortKey, StoreError};
 
-const COLUMNS: &str = "users.id, users.email, users.name, users.created_at, users.updated_at";
+const COLUMNS: &str =
+    "users.id, users.email, users.name, users.created_at, users.updated_at, users.version";
 const FIRST_ID: [u8; 16] = [0; 16];
 const LAST_ID: [u8; 16] = [0xff; 16];
 
@@ -144,8 +145,8 @@ fn by_time_sql(descending: bool) -> &'static str {
     macro_rules! by_time {
         ($order:literal) => {
             concat!(
-                "SELECT users.id, users.email, users.name, users.created_at, users.updated_at \
-                 FROM users \
+                "SELECT users.id, users.email, users.name, users.created_at, users.updated_at, \
+                 users.version FROM users \
                  WHERE (created_at, id) > (:after_at, :after_id) \
                    AND (created_at, id) < (:before_at, :before_id) \
                  ORDER BY created_at ",
@@ -356,7 +357,7 @@ fn by_key_rows(
 /// position aside).
 fn unindexed(conn: &Connection, query: &ListQuery) -> Result<Vec<User>, StoreError> {
     const SQL: &str = "SELECT users.id, users.email, users.name, users.created_at, \
-        users.updated_at FROM users_search_pending CROSS JOIN users \
+        users.updated_at, users.version FROM users_search_pending CROSS JOIN users \
         ON users.search_doc = users_search_pending.doc";
     let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
     let rows = stmt.query_map([], read_row).map_err(store_error)?;

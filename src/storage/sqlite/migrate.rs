@@ -144,7 +144,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5]);
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
                 row.get(0)
@@ -175,6 +175,14 @@ mod tests {
         assert_eq!(
             listed("name"),
             ["a@example.com", "c@example.com", "d@example.com"]
+        );
+        let ada = super::super::queries::get(&conn, crate::domain::UserId::from_bytes([1; 16]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ada.version,
+            crate::domain::Version::FIRST,
+            "users start at version 1"
         );
     }
 }

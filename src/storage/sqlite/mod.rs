@@ -10,6 +10,7 @@ mod cache;
 mod checkpoint;
 mod claim;
 mod connection;
+mod idempotency;
 mod listing;
 mod migrate;
 mod queries;
@@ -24,7 +25,7 @@ mod writer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use prometheus::IntCounter;
 
@@ -45,10 +46,14 @@ use self::batch::WriteOp;
 use self::cache::UserCache;
 use self::checkpoint::{Checkpointer, WalActivity};
 use self::reader::ReaderPool;
+use self::reply::WriteOutcome;
 use self::schedule::ScheduledBackups;
 use self::writer::Writer;
-use super::{ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
-use crate::domain::{NewUser, Timestamp, User, UserId, UserPatch};
+use super::{Created, ListQuery, Page, Readiness, StoreError, StoreStats, UserStore};
+use crate::domain::{
+    IdempotencyKey, KeyOwner, NewUser, RetryableCreate, TagCondition, Timestamp, User, UserId,
+    UserPatch,
+};
 use crate::storage::StorageMetrics;
 
 /// How to open a SQLite database.
@@ -66,6 +71,8 @@ pub struct SqliteOptions {
     pub serving: bool,
     /// Backups taken while the store is open.
     pub backups: Option<BackupSchedule>,
+    /// How long idempotency keys are kept.
+    pub key_ttl: Duration,
     /// Where the writer and the read pool record what they do.
     pub metrics: StorageMetrics,
 }
@@ -80,6 +87,7 @@ pub struct SqliteStore {
     cache_hits: IntCounter,
     cache_misses: IntCounter,
     writer: Writer,
+    key_ttl: Duration,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
     backups: Arc<Mutex<Option<ScheduledBackups>>>,
     /// Held while the store is open when it caches reads (see `claim`).
@@ -111,6 +119,7 @@ impl SqliteStore {
             Arc::clone(&activity),
             options.metrics.clone(),
             cache.clone(),
+            options.key_ttl,
         )?;
         let checkpointer = Checkpointer::start(&options.path, activity)?;
         let backups = options
@@ -130,6 +139,7 @@ impl SqliteStore {
             cache_hits: options.metrics.read_cache_hits.clone(),
             cache_misses: options.metrics.read_cache_misses.clone(),
             writer,
+            key_ttl: options.key_ttl,
             checkpointer: Arc::new(Mutex::new(Some(checkpointer))),
             backups: Arc::new(Mutex::new(backups)),
             _claim: claim,
@@ -208,15 +218,51 @@ impl UserStore for SqliteStore {
         self.writer.execute(WriteOp::Create(user)).await?.user()
     }
 
-    async fn update(&self, id: UserId, patch: UserPatch) -> Result<User, StoreError> {
+    async fn create_retryable(
+        &self,
+        new: NewUser,
+        retry: RetryableCreate,
+    ) -> Result<Created, StoreError> {
+        let now = Timestamp::now();
+        let op = WriteOp::CreateOnce {
+            user: User::create(new, now),
+            retry,
+            fresh_after: now.minus(self.key_ttl),
+        };
+        match self.writer.execute(op).await? {
+            WriteOutcome::Replayed(user) => Ok(Created::Replayed(user)),
+            outcome => outcome.user().map(Created::New),
+        }
+    }
+
+    async fn key_is_kept(&self, owner: KeyOwner, key: IdempotencyKey) -> Result<bool, StoreError> {
+        let fresh_after = Timestamp::now().minus(self.key_ttl);
+        self.readers
+            .run(move |conn| idempotency::is_stored(conn, &owner, key.as_str(), fresh_after))
+            .await
+    }
+
+    async fn update(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        expected: TagCondition,
+    ) -> Result<User, StoreError> {
         self.writer
-            .execute(WriteOp::Update { id, patch })
+            .execute(WriteOp::Update {
+                id,
+                patch,
+                expected,
+            })
             .await?
             .user()
     }
 
-    async fn delete(&self, id: UserId) -> Result<(), StoreError> {
-        self.writer.execute(WriteOp::Delete(id)).await.map(|_| ())
+    async fn delete(&self, id: UserId, expected: TagCondition) -> Result<(), StoreError> {
+        self.writer
+            .execute(WriteOp::Delete { id, expected })
+            .await
+            .map(|_| ())
     }
 
     async fn ready(&self) -> Result<Readiness, StoreError> {

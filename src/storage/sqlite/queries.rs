@@ -5,11 +5,12 @@ use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::connection::store_error;
 use super::search_doc;
-use crate::domain::{Email, Timestamp, User, UserId, UserName};
+use crate::domain::{Email, Timestamp, User, UserId, UserName, Version};
 use crate::storage::StoreError;
 
 pub(super) fn get(conn: &Connection, id: UserId) -> Result<Option<User>, StoreError> {
-    const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE id = ?1";
+    const SQL: &str =
+        "SELECT id, email, name, created_at, updated_at, version FROM users WHERE id = ?1";
     let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
     stmt.query_row([id.as_bytes().as_slice()], read_row)
         .optional()
@@ -18,7 +19,8 @@ pub(super) fn get(conn: &Connection, id: UserId) -> Result<Option<User>, StoreEr
 }
 
 pub(super) fn by_email(conn: &Connection, email: &Email) -> Result<Option<User>, StoreError> {
-    const SQL: &str = "SELECT id, email, name, created_at, updated_at FROM users WHERE email = ?1";
+    const SQL: &str =
+        "SELECT id, email, name, created_at, updated_at, version FROM users WHERE email = ?1";
     let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
     stmt.query_row([email.as_str()], read_row)
         .optional()
@@ -29,8 +31,8 @@ pub(super) fn by_email(conn: &Connection, email: &Email) -> Result<Option<User>,
 macro_rules! insert_user {
     () => {
         concat!(
-            "INSERT INTO users (id, email, name, created_at, updated_at, search_doc) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ",
+            "INSERT INTO users (id, email, name, created_at, updated_at, version, search_doc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?7, ",
             search_doc::allocate!(),
             ")"
         )
@@ -44,7 +46,7 @@ const INSERT: &str = insert_user!();
 const INSERT_OR_SKIP: &str = concat!(insert_user!(), " ON CONFLICT DO NOTHING");
 
 /// The values of [`INSERT`]'s parameters for `user`; `?6` is the first
-/// search number of its bucket.
+/// search number of its bucket (the search number's SQL reads it).
 fn insert_params(user: &User) -> impl rusqlite::Params + '_ {
     (
         user.id.as_bytes().as_slice(),
@@ -53,6 +55,7 @@ fn insert_params(user: &User) -> impl rusqlite::Params + '_ {
         user.created_at.unix_micros(),
         user.updated_at.unix_micros(),
         search_doc::range(user.created_at.unix_micros()).0,
+        user.version.to_stored(),
     )
 }
 
@@ -70,7 +73,8 @@ pub(super) fn insert_unless_taken(conn: &Connection, user: &User) -> Result<bool
 }
 
 pub(super) fn update(conn: &Connection, user: &User) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE users SET email = ?2, name = ?3, updated_at = ?4 WHERE id = ?1";
+    const SQL: &str =
+        "UPDATE users SET email = ?2, name = ?3, updated_at = ?4, version = ?5 WHERE id = ?1";
     let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
     match stmt
         .execute((
@@ -78,6 +82,7 @@ pub(super) fn update(conn: &Connection, user: &User) -> Result<(), StoreError> {
             user.email.as_str(),
             user.name.as_str(),
             user.updated_at.unix_micros(),
+            user.version.to_stored(),
         ))
         .map_err(store_error)?
     {
@@ -112,30 +117,42 @@ pub(super) fn collect(
     rows.map(|row| row.map_err(store_error)?).collect()
 }
 
-/// A row of `id, email, name, created_at, updated_at`. Stored values are re-validated: a row that breaks the
-/// domain rules means the file was changed behind the service's back.
+/// A row of `id, email, name, created_at, updated_at, version`. Stored
+/// values are re-validated: a row that breaks the domain rules means the
+/// file was changed behind the service's back.
 pub(super) fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
     let id: [u8; 16] = row.get(0)?;
     let email: String = row.get(1)?;
     let name: String = row.get(2)?;
     let created_at: i64 = row.get(3)?;
     let updated_at: i64 = row.get(4)?;
-    Ok(build_user(id, email, name, created_at, updated_at))
+    let version: i64 = row.get(5)?;
+    Ok(build_user(
+        id,
+        email,
+        name,
+        (created_at, updated_at),
+        version,
+    ))
 }
 
-fn build_user(
+/// A user from stored columns; `times` is `(created_at, updated_at)`.
+pub(super) fn build_user(
     id: [u8; 16],
     email: String,
     name: String,
-    created_at: i64,
-    updated_at: i64,
+    (created_at, updated_at): (i64, i64),
+    version: i64,
 ) -> Result<User, StoreError> {
-    let corrupt = |e| StoreError::internal(format!("stored user is invalid: {e}"));
+    let corrupt =
+        |e: &dyn std::fmt::Display| StoreError::internal(format!("stored user is invalid: {e}"));
     Ok(User {
         id: UserId::from_bytes(id),
-        email: Email::from_stored(email).map_err(corrupt)?,
-        name: UserName::from_stored(name).map_err(corrupt)?,
+        email: Email::from_stored(email).map_err(|e| corrupt(&e))?,
+        name: UserName::from_stored(name).map_err(|e| corrupt(&e))?,
         created_at: Timestamp::from_unix_micros(created_at),
         updated_at: Timestamp::from_unix_micros(updated_at),
+        version: Version::from_stored(version)
+            .ok_or_else(|| corrupt(&format!("version {version}")))?,
     })
 }

@@ -27,7 +27,10 @@ use crate::storage::StoreError;
 /// What a write came to.
 #[derive(Debug)]
 pub(super) enum WriteOutcome {
+    /// The user as this write left it.
     User(User),
+    /// An idempotent create answered again: the user as it was created.
+    Replayed(User),
     Done,
 }
 
@@ -35,7 +38,7 @@ impl WriteOutcome {
     pub(super) fn user(self) -> Result<User, StoreError> {
         match self {
             Self::User(user) => Ok(user),
-            Self::Done => Err(StoreError::internal("writer returned no user")),
+            Self::Replayed(_) | Self::Done => Err(StoreError::internal("writer returned no user")),
         }
     }
 }

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::batch::{commit_batch_or_recover, WriteOp, MAX_BATCH};
 use super::cache::UserCache;
 use super::checkpoint::WalActivity;
+use super::idempotency::KeySweep;
 use super::reply::{Reply, WriteOutcome};
 use super::search_index::Upkeep;
 use super::OpenError;
@@ -53,29 +54,32 @@ impl Writer {
         activity: Arc<WalActivity>,
         metrics: StorageMetrics,
         cache: Option<Arc<UserCache>>,
+        key_ttl: Duration,
     ) -> Result<Self, OpenError> {
         Self::start_with(
             conn,
             activity,
             metrics,
             cache,
-            QUEUE_CAPACITY,
-            ENQUEUE_TIMEOUT,
+            (QUEUE_CAPACITY, ENQUEUE_TIMEOUT),
+            key_ttl,
         )
     }
 
+    /// `queue` is its capacity and how long a write waits for room.
     fn start_with(
         conn: Connection,
         activity: Arc<WalActivity>,
         metrics: StorageMetrics,
         cache: Option<Arc<UserCache>>,
-        capacity: usize,
-        enqueue_timeout: Duration,
+        (capacity, enqueue_timeout): (usize, Duration),
+        key_ttl: Duration,
     ) -> Result<Self, OpenError> {
         let (queue, inbox) = mpsc::channel(capacity);
+        let keys = KeySweep::new(key_ttl);
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, inbox, &activity, &metrics, cache.as_deref()))
+            .spawn(move || run(conn, inbox, &activity, &metrics, cache.as_deref(), keys))
             .map_err(|e| OpenError::CannotOpen {
                 path: Default::default(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -130,6 +134,7 @@ fn run(
     activity: &WalActivity,
     metrics: &StorageMetrics,
     cache: Option<&UserCache>,
+    mut keys: KeySweep,
 ) {
     lower_priority();
     let mut batch: Vec<(WriteOp, Reply)> = Vec::with_capacity(MAX_BATCH);
@@ -191,6 +196,7 @@ fn run(
             let writes = batch.len();
             commit_batch_or_recover(&conn, &mut batch, metrics, cache);
             search.wrote(&conn, writes);
+            keys.run_if_due(&conn);
             activity.committed();
             activity.catch_up(&conn);
         }
@@ -249,8 +255,8 @@ mod tests {
             Arc::new(WalActivity::new(ReadAnchor::open(&path))),
             StorageMetrics::new(),
             None,
-            2,
-            Duration::from_millis(200),
+            (2, Duration::from_millis(200)),
+            crate::storage::DEFAULT_KEY_TTL,
         )
         .unwrap();
 
@@ -320,7 +326,14 @@ mod tests {
         let mut conn = open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
         migrate::apply(&mut conn).unwrap();
         let activity = Arc::new(WalActivity::new(ReadAnchor::none()));
-        let writer = Writer::start(conn, activity, StorageMetrics::new(), None).unwrap();
+        let writer = Writer::start(
+            conn,
+            activity,
+            StorageMetrics::new(),
+            None,
+            crate::storage::DEFAULT_KEY_TTL,
+        )
+        .unwrap();
         // Answered, so the thread is past its start.
         writer.execute(WriteOp::Probe).await.unwrap();
         // Writers that other tests start at the same moment may not have

@@ -1,0 +1,199 @@
+//! Idempotency keys on SQLite (migration V5). The writer looks a key up,
+//! stores it and sweeps expired ones, always inside its own transactions,
+//! so a key and the user it created are committed together or not at all.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::connection::store_error;
+use super::queries;
+use crate::domain::{KeyOwner, RetryableCreate, Timestamp, User, Version};
+use crate::storage::{Created, StoreError};
+
+/// Creates `user` unless `retry`'s key is already stored and not older
+/// than `fresh_after`: then its user is answered again (`Replayed`), or
+/// `KeyReused` when this request asked for another email or name. Part of
+/// the writer's transaction.
+pub(super) fn create_once(
+    conn: &Connection,
+    user: &User,
+    retry: &RetryableCreate,
+    fresh_after: Timestamp,
+) -> Result<Created, StoreError> {
+    if let Some((seq, stored)) = find(conn, retry)? {
+        if stored.created_at > fresh_after {
+            return match stored.email == user.email && stored.name == user.name {
+                true => Ok(Created::Replayed(stored)),
+                false => Err(StoreError::KeyReused),
+            };
+        }
+        // Expired but not swept yet: the key is free again.
+        forget(conn, seq)?;
+    }
+    queries::insert(conn, user)?;
+    if let Err(e) = remember(conn, retry, user) {
+        // The insert was its own statement: undo it, so no user stays
+        // without its key. (A failure that ended the whole transaction
+        // undid it already.)
+        if !conn.is_autocommit() {
+            queries::delete(conn, user.id)?;
+        }
+        return Err(e);
+    }
+    Ok(Created::New(user.clone()))
+}
+
+/// Whether `owner` has a stored key `key` not older than `fresh_after`.
+pub(super) fn is_stored(
+    conn: &Connection,
+    owner: &KeyOwner,
+    key: &str,
+    fresh_after: Timestamp,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "SELECT created_at FROM idempotency_keys WHERE owner = ?1 AND key = ?2";
+    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
+    let created_at: Option<i64> = stmt
+        .query_row((owner.as_bytes().as_slice(), key), |row| row.get(0))
+        .optional()
+        .map_err(store_error)?;
+    Ok(created_at.is_some_and(|at| at > fresh_after.unix_micros()))
+}
+
+/// The stored key's sequence number and the user it created, as created.
+fn find(conn: &Connection, retry: &RetryableCreate) -> Result<Option<(i64, User)>, StoreError> {
+    const SQL: &str = "SELECT seq, user_id, email, name, created_at FROM idempotency_keys \
+                       WHERE owner = ?1 AND key = ?2";
+    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
+    let found = stmt
+        .query_row(
+            (retry.owner.as_bytes().as_slice(), retry.key.as_str()),
+            |row| {
+                let seq: i64 = row.get(0)?;
+                let id: [u8; 16] = row.get(1)?;
+                let created_at: i64 = row.get(4)?;
+                // A new user: updated_at is created_at, version 1.
+                let user = queries::build_user(
+                    id,
+                    row.get(2)?,
+                    row.get(3)?,
+                    (created_at, created_at),
+                    Version::FIRST.to_stored(),
+                );
+                Ok(user.map(|user| (seq, user)))
+            },
+        )
+        .optional()
+        .map_err(store_error)?;
+    found.transpose()
+}
+
+fn remember(conn: &Connection, retry: &RetryableCreate, user: &User) -> Result<(), StoreError> {
+    const SQL: &str =
+        "INSERT INTO idempotency_keys (owner, key, user_id, email, name, created_at) \
+                       VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
+    stmt.execute((
+        retry.owner.as_bytes().as_slice(),
+        retry.key.as_str(),
+        user.id.as_bytes().as_slice(),
+        user.email.as_str(),
+        user.name.as_str(),
+        user.created_at.unix_micros(),
+    ))
+    .map_err(store_error)?;
+    Ok(())
+}
+
+fn forget(conn: &Connection, seq: i64) -> Result<(), StoreError> {
+    const SQL: &str = "DELETE FROM idempotency_keys WHERE seq = ?1";
+    let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
+    stmt.execute([seq]).map_err(store_error)?;
+    Ok(())
+}
+
+/// Deletes up to `limit` keys from the oldest on, while they are older
+/// than `expired_before`; returns how many. Keys are stored in the order
+/// they expire in, so this reads only what it deletes (plus one row).
+fn sweep(conn: &Connection, expired_before: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    const OLDEST: &str = "SELECT seq, created_at FROM idempotency_keys ORDER BY seq LIMIT ?1";
+    const DELETE: &str = "DELETE FROM idempotency_keys WHERE seq <= ?1";
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(store_error)?;
+    let swept = (|| {
+        let mut stmt = conn.prepare_cached(OLDEST).map_err(store_error)?;
+        let mut rows = stmt
+            .query([i64::try_from(limit).unwrap_or(i64::MAX)])
+            .map_err(store_error)?;
+        let mut last = None;
+        let mut count = 0;
+        while let Some(row) = rows.next().map_err(store_error)? {
+            let seq: i64 = row.get(0).map_err(store_error)?;
+            let created_at: i64 = row.get(1).map_err(store_error)?;
+            if created_at >= expired_before.unix_micros() {
+                break;
+            }
+            last = Some(seq);
+            count += 1;
+        }
+        drop(rows);
+        if let Some(last) = last {
+            let mut stmt = conn.prepare_cached(DELETE).map_err(store_error)?;
+            stmt.execute([last]).map_err(store_error)?;
+        }
+        Ok(count)
+    })();
+    let end = match swept {
+        Ok(_) => "COMMIT",
+        Err(_) => "ROLLBACK",
+    };
+    conn.execute_batch(end).map_err(store_error)?;
+    swept
+}
+
+/// The writer's schedule for deleting expired keys: once a minute, and
+/// again after every batch while a sweep still finds a full chunk, so the
+/// sweep keeps up with any rate of keyed creates. Lookups ignore expired
+/// keys, so a key left over for a while is never answered.
+pub(super) struct KeySweep {
+    ttl: Duration,
+    next: Instant,
+}
+
+impl KeySweep {
+    const EVERY: Duration = Duration::from_secs(60);
+    /// Keys deleted per transaction: a few milliseconds of the writer.
+    const CHUNK: usize = 1_000;
+
+    pub(super) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            next: Instant::now(),
+        }
+    }
+
+    /// Sweeps if it is time; returns whether it deleted anything.
+    pub(super) fn run_if_due(&mut self, conn: &Connection) -> bool {
+        let now = Instant::now();
+        if now < self.next {
+            return false;
+        }
+        let expired_before = Timestamp::now().minus(self.ttl);
+        match sweep(conn, expired_before, Self::CHUNK) {
+            Ok(swept) => {
+                if swept > 0 {
+                    log::debug!("swept {swept} expired idempotency keys");
+                }
+                self.next = match swept < Self::CHUNK {
+                    true => now + Self::EVERY,
+                    false => now,
+                };
+                swept > 0
+            }
+            Err(e) => {
+                log::warn!("deleting expired idempotency keys failed: {e}");
+                self.next = now + Self::EVERY;
+                false
+            }
+        }
+    }
+}
