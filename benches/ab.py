@@ -25,20 +25,37 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load  # noqa: E402  (the shared harness: start, seed, wrk, settle)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# phase: (path, wrk script, its write share, extra headers)
+# phase: (path, wrk script, its arguments after the ids file and run tag,
+# extra headers). `{tags}` scripts get the `id etag` file instead.
 PHASES = {
-    "get": ("/", "users.lua", "0", ()),
-    "post": ("/", "users.lua", "100", ()),
+    "get": ("/", "users.lua", ["0"], ()),
+    "post": ("/", "users.lua", ["100"], ()),
+    # Every POST with an Idempotency-Key of its own (issue 22).
+    "post-key": ("/", "users.lua", ["100", "keyed"], ()),
+    # GET by id revalidated with the current ETag: 304s (issue 22).
+    "get-inm": ("/", "conditional.lua", "tags", ()),
     # A new connection per request: over TLS, a full handshake each.
     "connect": ("/health", None, None, ("Connection: close",)),
     # A page of 100 users for a client that takes only brotli.
     "list-br": ("/users?limit=100", None, None, ("Accept-Encoding: br",)),
 }
+
+
+def write_tags(url, ids_file, tags_file):
+    """`id etag` per seeded user, as the server at `url` answers (a binary
+    without ETags gets a tag that never matches: plain 200s)."""
+    with open(ids_file) as ids, open(tags_file, "w") as out:
+        for line in ids:
+            user_id = line.strip()
+            with urllib.request.urlopen(f"{url}/users/{user_id}") as response:
+                tag = response.headers.get("ETag") or '"none"'
+                out.write(f"{user_id} {tag}\n")
 
 
 def cpu_seconds(pid):
@@ -123,17 +140,25 @@ def main():
                 copy_db(seeded, db)
                 proc, url = serve(binary, db, 18101, args.rust_log,
                                   tls if name in args.tls else None)
+                path, script, script_args, headers = PHASES[phase]
+                tags = os.path.join(tmp, f"{name}-tags.txt")
+                if script_args == "tags" and not os.path.exists(tags):
+                    write_tags(url, ids, tags)
                 before = cpu_seconds(proc.pid)
-                path, script, writes, headers = PHASES[phase]
-                r = load.wrk(url, path, script,
-                             [ids, f"{pair}{name}", writes] if script else [],
+                if script_args == "tags":
+                    wrk_args = [tags]
+                elif script:
+                    wrk_args = [ids, f"{pair}{name}", *script_args]
+                else:
+                    wrk_args = []
+                r = load.wrk(url, path, script, wrk_args,
                              args.duration, args.connections, headers)
                 cpu = cpu_seconds(proc.pid) - before
                 stop(proc)
                 requests = r["rps"] * args.duration
                 r["cpu_us"] = cpu / requests * 1e6 if requests else None
                 results[(name, phase)].append(r)
-                print(f"  pair {pair + 1} {name:8} {phase:5} {r['rps']:>9.0f} req/s"
+                print(f"  pair {pair + 1} {name:8} {phase:8} {r['rps']:>9.0f} req/s"
                       f"  {r['cpu_us']:6.2f} us CPU/req  p99 {r['p99']:.2f} ms"
                       f"  errors {r['errors']}", file=sys.stderr)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -151,6 +176,18 @@ def main():
                for n in (a, b)}
         print(f"| {phase} | {med[a][0]:,.0f} | {med[b][0]:,.0f} | {med[a][0] / med[b][0]:.3f} "
               f"| {med[a][1]:.2f} | {med[b][1]:.2f} | {med[a][1] / med[b][1]:.3f} |")
+    # The same binary's phases against each other (they alternate within
+    # every pair): what a key or a revalidation costs.
+    for variant, base in (("post-key", "post"), ("get-inm", "get")):
+        if variant in phases and base in phases:
+            for n in (a, b):
+                rps = [v["rps"] / w["rps"] for v, w in zip(results[(n, variant)], results[(n, base)])]
+                cpu = [v["cpu_us"] / w["cpu_us"] for v, w in zip(results[(n, variant)], results[(n, base)])]
+                print(f"\n{n}: {variant}/{base} per pair: req/s "
+                      + ", ".join(f"{x:.3f}" for x in rps)
+                      + f" (median {statistics.median(rps):.3f}); CPU/req "
+                      + ", ".join(f"{x:.3f}" for x in cpu)
+                      + f" (median {statistics.median(cpu):.3f})")
     errors = sum(r["errors"] for rs in results.values() for r in rs)
     print(f"\nerrors (non-2xx and socket) over all runs: {errors}")
 

@@ -1,7 +1,8 @@
 -- GET /users/{random id} and POST /users with unique emails, mixed.
 -- Arguments: the ids file (one id a line), a run tag that keeps emails
--- unique across runs, and the percentage of requests that are POSTs
--- (0 = reads only, 100 = writes only, 10 = the 90/10 mix).
+-- unique across runs, the percentage of requests that are POSTs
+-- (0 = reads only, 100 = writes only, 10 = the 90/10 mix), and optionally
+-- `keyed`: each POST then carries an Idempotency-Key of its own.
 -- One ready-made GET request per id, built once in init: a request made
 -- per call allocates a new string, and with a million distinct ids those
 -- strings kept LuaJIT's collector busy enough to cut wrk's rate by ~15 % and
@@ -13,6 +14,7 @@ local threads = 0
 local run = "0"
 local write_every = 0
 local phase = "0"
+local keyed = false
 
 setup = function(thread)
   thread:set("tid", threads)
@@ -25,6 +27,7 @@ init = function(args)
   end
   run = args[2] or "0"
   phase = args[3] or "0"
+  keyed = args[4] == "keyed"
   local percent = tonumber(phase)
   if percent > 0 then
     write_every = 100 / percent
@@ -51,7 +54,11 @@ request = function()
     -- The percentage is in the email so phases of one run never collide.
     local body = string.format('{"email":"load-%s-%s-%d-%d@example.com","name":"Load User %d"}',
       run, phase, tid, counter, counter)
-    return wrk.format("POST", "/users", post_headers(), body)
+    local headers = post_headers()
+    if keyed then
+      headers["Idempotency-Key"] = string.format("load-%s-%s-%d-%d", run, phase, tid, counter)
+    end
+    return wrk.format("POST", "/users", headers, body)
   end
   return gets[math.random(#gets)]
 end

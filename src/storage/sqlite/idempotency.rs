@@ -21,27 +21,30 @@ pub(super) fn create_once(
     retry: &RetryableCreate,
     fresh_after: Timestamp,
 ) -> Result<Created, StoreError> {
-    if let Some((seq, stored)) = find(conn, retry)? {
-        if stored.created_at > fresh_after {
-            return match stored.email == user.email && stored.name == user.name {
-                true => Ok(Created::Replayed(stored)),
-                false => Err(StoreError::KeyReused),
-            };
+    // The common case, a new key, costs two inserts and no lookup.
+    if let Some(seq) = claim(conn, retry, user)? {
+        if let Err(e) = queries::insert(conn, user) {
+            // The insert was its own statement: drop the key again, so no
+            // key stays without its user (a failure that ended the whole
+            // transaction undid it already).
+            if !conn.is_autocommit() {
+                forget(conn, seq)?;
+            }
+            return Err(e);
         }
-        // Expired but not swept yet: the key is free again.
-        forget(conn, seq)?;
+        return Ok(Created::New(user.clone()));
     }
-    queries::insert(conn, user)?;
-    if let Err(e) = remember(conn, retry, user) {
-        // The insert was its own statement: undo it, so no user stays
-        // without its key. (A failure that ended the whole transaction
-        // undid it already.)
-        if !conn.is_autocommit() {
-            queries::delete(conn, user.id)?;
-        }
-        return Err(e);
+    let (seq, stored) = find(conn, retry)?
+        .ok_or_else(|| StoreError::internal("an idempotency key vanished while in use"))?;
+    if stored.created_at > fresh_after {
+        return match stored.email == user.email && stored.name == user.name {
+            true => Ok(Created::Replayed(stored)),
+            false => Err(StoreError::KeyReused),
+        };
     }
-    Ok(Created::New(user.clone()))
+    // Expired but not swept yet: the key is free again.
+    forget(conn, seq)?;
+    create_once(conn, user, retry, fresh_after)
 }
 
 /// Whether `owner` has a stored key `key` not older than `fresh_after`.
@@ -88,21 +91,28 @@ fn find(conn: &Connection, retry: &RetryableCreate) -> Result<Option<(i64, User)
     found.transpose()
 }
 
-fn remember(conn: &Connection, retry: &RetryableCreate, user: &User) -> Result<(), StoreError> {
+/// Stores the key for `user` unless the owner has it already; returns the
+/// new row's sequence number, or `None` when the key was taken.
+fn claim(
+    conn: &Connection,
+    retry: &RetryableCreate,
+    user: &User,
+) -> Result<Option<i64>, StoreError> {
     const SQL: &str =
         "INSERT INTO idempotency_keys (owner, key, user_id, email, name, created_at) \
-                       VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+                       VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (owner, key) DO NOTHING";
     let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
-    stmt.execute((
-        retry.owner.as_bytes().as_slice(),
-        retry.key.as_str(),
-        user.id.as_bytes().as_slice(),
-        user.email.as_str(),
-        user.name.as_str(),
-        user.created_at.unix_micros(),
-    ))
-    .map_err(store_error)?;
-    Ok(())
+    let inserted = stmt
+        .execute((
+            retry.owner.as_bytes().as_slice(),
+            retry.key.as_str(),
+            user.id.as_bytes().as_slice(),
+            user.email.as_str(),
+            user.name.as_str(),
+            user.created_at.unix_micros(),
+        ))
+        .map_err(store_error)?;
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
 }
 
 fn forget(conn: &Connection, seq: i64) -> Result<(), StoreError> {
