@@ -207,3 +207,85 @@ impl KeySweep {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, IdempotencyKey, NewUser, UserName};
+    use crate::storage::sqlite::connection::{open_writer, Durability};
+    use crate::storage::sqlite::migrate;
+
+    fn keyed(n: usize, at: i64) -> (User, RetryableCreate) {
+        let user = User::create(
+            NewUser {
+                email: Email::parse(&format!("k{n}@example.com")).unwrap(),
+                name: UserName::parse("K").unwrap(),
+            },
+            Timestamp::from_unix_micros(at),
+        );
+        let retry = RetryableCreate {
+            owner: KeyOwner::ANYONE,
+            key: IdempotencyKey::parse(format!("key-{n}").as_bytes()).unwrap(),
+        };
+        (user, retry)
+    }
+
+    fn keys(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM idempotency_keys", [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_sweep_deletes_expired_keys_from_the_oldest_in_chunks_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_writer(&dir.path().join("users.db"), Durability::Normal).unwrap();
+        migrate::apply(&mut conn).unwrap();
+        // 25 keys stored at 1..=25 s, in that order.
+        for n in 1..=25 {
+            let (user, retry) = keyed(n, n as i64 * 1_000_000);
+            create_once(&conn, &user, &retry, Timestamp::from_unix_micros(0)).unwrap();
+        }
+        let expired_before = Timestamp::from_unix_micros(20_500_000);
+        assert_eq!(sweep(&conn, expired_before, 8).unwrap(), 8);
+        assert_eq!(sweep(&conn, expired_before, 8).unwrap(), 8);
+        assert_eq!(sweep(&conn, expired_before, 8).unwrap(), 4, "up to key 20");
+        assert_eq!(sweep(&conn, expired_before, 8).unwrap(), 0);
+        assert_eq!(keys(&conn), 5);
+        // The users stay: only the keys expire.
+        let users: i64 = conn
+            .query_row("SELECT count(*) FROM users", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(users, 25);
+        assert!(conn.is_autocommit(), "each sweep commits");
+    }
+
+    #[test]
+    fn an_expired_key_is_taken_over_and_a_failed_create_leaves_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_writer(&dir.path().join("users.db"), Durability::Normal).unwrap();
+        migrate::apply(&mut conn).unwrap();
+        let (first, retry) = keyed(1, 1_000_000);
+        create_once(&conn, &first, &retry, Timestamp::from_unix_micros(0)).unwrap();
+        // Same key, another user, after the first expired: created anew.
+        let (mut second, _) = keyed(2, 9_000_000);
+        second.created_at = Timestamp::from_unix_micros(9_000_000);
+        let fresh_after = Timestamp::from_unix_micros(5_000_000);
+        let created = create_once(&conn, &second, &retry, fresh_after).unwrap();
+        assert_eq!(created, Created::New(second.clone()));
+        assert_eq!(keys(&conn), 1);
+        // A create that fails (its email is taken) keeps no key; inside a
+        // transaction, as the writer runs it.
+        let (mut taken, other) = keyed(3, 9_000_001);
+        taken.email = second.email.clone();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let failed = create_once(&conn, &taken, &other, fresh_after);
+        conn.execute_batch("COMMIT").unwrap();
+        assert!(
+            matches!(failed, Err(StoreError::Conflict { .. })),
+            "{failed:?}"
+        );
+        assert_eq!(keys(&conn), 1);
+    }
+}
