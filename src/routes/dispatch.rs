@@ -65,20 +65,22 @@ async fn dispatch<S: UserStore>(
     };
     let store = &served.store;
     let method = req.method().clone();
+    // A method the route does not answer is a 405 before any header counts.
+    let answered = spec
+        .allow
+        .split(", ")
+        .any(|allowed| allowed == method.as_str());
     let key = match spec.route {
-        Route::Users | Route::User => conditions::idempotency_key(req.headers())?,
+        Route::Users | Route::User if answered => conditions::idempotency_key(req.headers())?,
         _ => None,
     };
     let creates = spec.route == Route::Users && method == Method::POST;
     if let Some(key) = key.as_ref().filter(|_| !creates) {
         // A key names one create; reused on another route or method it is
-        // refused, as long as it is kept. (A method the route does not
-        // answer is still a 405.)
-        if spec.allow.contains(method.as_str()) {
-            let owner = served.tokens.key_owner(req.headers());
-            if store.key_is_kept(owner, key.clone()).await? {
-                return Err(ApiError::IdempotencyKeyReused);
-            }
+        // refused, as long as it is kept.
+        let owner = served.tokens.key_owner(req.headers());
+        if store.key_is_kept(owner, key.clone()).await? {
+            return Err(ApiError::IdempotencyKeyReused);
         }
     }
     // actix-http sends no body for HEAD; its headers are those of GET.

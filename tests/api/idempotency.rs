@@ -101,6 +101,10 @@ on_every_backend! {
         }
         let user: Value = app.get_user(id).await.json().await.unwrap();
         assert_eq!(user["name"], "Ada", "nothing changed");
+        // A method the route does not answer is a 405 whatever the key.
+        let response = app.client.put(&path).header("idempotency-key", "two words")
+            .send().await.unwrap();
+        assert_error(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None, "PUT").await;
         // A key never used for a create is no obstacle elsewhere.
         let response = app.client.patch(&path).header("idempotency-key", "fresh")
             .json(&json!({"name": "Countess"})).send().await.unwrap();
