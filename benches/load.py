@@ -14,7 +14,9 @@ load generator, and prints a Markdown table.
 Targets: `full` and `normal` (user-service on SQLite with that --durability),
 `postgres` (user-service on the PostgreSQL that --postgres names, a fresh
 schema per run; the PostgreSQL server's processes are pinned to the server
-CPU too, so both backends get the same one core), `floor` (examples/floor.rs),
+CPU too, so both backends get the same one core), `original` (the original
+Axum + SQLx variant rebuilt in benches/original, on a fresh schema of the
+same PostgreSQL, pinned the same way), `floor` (examples/floor.rs),
 and `--url NAME=URL` for a server started elsewhere (its data is not reset;
 it must serve the same API). `--json FILE` keeps every run's numbers for
 `cargo run --example chart --features chart`.
@@ -54,11 +56,20 @@ def need(tool, hint):
         sys.exit(f"missing {tool}: {hint}")
 
 
-def build():
+ORIGINAL_DIR = os.path.join(ROOT, "benches", "original")
+ORIGINAL_BIN = os.path.join(ORIGINAL_DIR, "target", "release", "original-user-service")
+# Targets that run on PostgreSQL: its processes share the server's core.
+ON_POSTGRES = {"postgres", "original"}
+
+
+def build(original=False):
     subprocess.run(
         ["cargo", "build", "--release", "--bin", "user-service",
          "--example", "floor", "--example", "seed"],
         cwd=ROOT, check=True)
+    if original:
+        # Its own workspace: a plain `cargo build --release`, as the article.
+        subprocess.run(["cargo", "build", "--release"], cwd=ORIGINAL_DIR, check=True)
 
 
 def wait_ready(url, timeout=20):
@@ -97,13 +108,23 @@ def start(target, port, tmp, postgres=None, binaries=None):
                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--durability", "full"]
     elif target == "floor":
         cmd = [os.path.join(release, "examples", "floor"), f"127.0.0.1:{port}", "1"]
-    elif target == "postgres":
+    elif target in ON_POSTGRES:
         schema = f"load_{port}_{os.getpid()}"
         psql(postgres, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
         sep = "&" if "?" in postgres else "?"
+        url = f"{postgres}{sep}options=-csearch_path%3D{schema}"
+        if target == "original":
+            # As the article has it; pinned to one CPU, tokio starts one
+            # worker thread (it counts the CPUs it may run on).
+            env = dict(os.environ, RUST_LOG="warn", DATABASE_URL=url,
+                       BIND=f"127.0.0.1:{port}")
+            proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, ORIGINAL_BIN], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url, timeout=60)
+            return proc, url
         cmd = [os.path.join(release, "user-service"), "serve",
-               "--database-url", f"{postgres}{sep}options=-csearch_path%3D{schema}",
-               "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+               "--database-url", url, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
     else:
         db = os.path.join(tmp, f"{target}-{port}.db")
         cmd = [os.path.join(release, "user-service"), "serve",
@@ -259,7 +280,7 @@ def main():
     need("wrk", "apt-get install wrk")
     need("taskset", "apt-get install util-linux")
     if not args.no_build:
-        build()
+        build(original="original" in args.targets.split(","))
     args.binaries = dict(b.split("=", 1) for b in args.binary)
     targets = [t for t in args.targets.split(",") if t] + list(args.binaries)
     unknown = set(args.phases.split(",")) - set(PHASES)
@@ -268,15 +289,16 @@ def main():
     args.phase_list = [p for p in PHASES if p in args.phases.split(",")]
     externals = dict(u.split("=", 1) for u in args.url)
     all_results = {t: [] for t in targets + list(externals)}
-    if "postgres" in targets:
+    on_postgres = ON_POSTGRES & set(targets)
+    if on_postgres:
         if not args.postgres:
-            sys.exit("the postgres target needs --postgres URL")
+            sys.exit(f"the {', '.join(sorted(on_postgres))} target(s) need --postgres URL")
         need("psql", "apt-get install postgresql-client")
         pin_postgres(SERVER_CPU)
     try:
         measure(args, targets, externals, all_results)
     finally:
-        if "postgres" in targets:
+        if on_postgres:
             pin_postgres("0-%d" % (os.cpu_count() - 1))
     if args.json:
         with open(args.json, "w") as f:
@@ -323,7 +345,7 @@ def measure(args, targets, externals, all_results):
                 else:
                     proc, url = start(target, port, tmp, args.postgres, args.binaries)
                 try:
-                    local_port = None if target in externals or target == "postgres" else port
+                    local_port = None if target in externals or target in ON_POSTGRES else port
                     results = run_target(target, url, args, tmp, run_no, local_port)
                     if proc:
                         results["rss"] = peak_rss_mib(proc)
@@ -375,6 +397,21 @@ def report(args, all_results):
                     continue
                 v = median([r[phase]["rps"] for r in all_results[n] if phase in r])
                 cells.append(f"{100 * v / floor[phase]:.0f} %" if v and floor[phase] else "–")
+            print(f"| {phase} | " + " | ".join(cells) + " |")
+
+    if "original" in all_results:
+        base = {p: median([r[p]["rps"] for r in all_results["original"] if p in r])
+                for p in args.phase_list}
+        others = [n for n in names if n not in ("original", "floor")]
+        print("\nAgainst the original (median req/s over the original's median req/s; "
+              "`list` is a page of 100 here, all users there):\n")
+        print("| phase | " + " | ".join(others) + " |")
+        print("| --- |" + " ---: |" * len(others))
+        for phase in args.phase_list:
+            cells = []
+            for n in others:
+                v = median([r[phase]["rps"] for r in all_results[n] if phase in r])
+                cells.append(f"{v / base[phase]:.1f}x" if v and base[phase] else "–")
             print(f"| {phase} | " + " | ".join(cells) + " |")
 
 

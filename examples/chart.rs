@@ -25,6 +25,7 @@ fn label(target: &str) -> String {
         "full" => "user-service on SQLite, durability full".into(),
         "normal" => "user-service on SQLite, durability normal".into(),
         "postgres" => "user-service on PostgreSQL 15".into(),
+        "original" => "the original (Axum + SQLx + PostgreSQL 15)".into(),
         other => other.into(),
     }
 }
