@@ -225,6 +225,8 @@ mod tests {
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed { allow: "GET" },
             ApiError::EmailTaken,
+            ApiError::PreconditionFailed,
+            ApiError::IdempotencyKeyReused,
             ApiError::PayloadTooLarge { limit: 1 },
             ApiError::UnsupportedMediaType,
             ApiError::RateLimited { retry_after: 1 },
@@ -234,13 +236,32 @@ mod tests {
             ApiError::Validation(Email::parse("").unwrap_err()),
         ];
         for error in errors {
+            // A variant added to ApiError does not compile until it is named
+            // here, a line away from the list above that it must join.
+            match &error {
+                ApiError::Validation(_)
+                | ApiError::BadRequest(_)
+                | ApiError::Unauthorized
+                | ApiError::UserNotFound
+                | ApiError::RouteNotFound
+                | ApiError::MethodNotAllowed { .. }
+                | ApiError::EmailTaken
+                | ApiError::PreconditionFailed
+                | ApiError::IdempotencyKeyReused
+                | ApiError::PayloadTooLarge { .. }
+                | ApiError::UnsupportedMediaType
+                | ApiError::RateLimited { .. }
+                | ApiError::Unavailable(_)
+                | ApiError::InsufficientStorage
+                | ApiError::Internal(_) => {}
+            }
             assert!(
                 documented.contains(&Value::from(error.code())),
                 "{} is not in the document",
                 error.code()
             );
         }
-        assert_eq!(documented.len(), 12, "and nothing else is");
+        assert_eq!(documented.len(), 14, "and nothing else is");
     }
 
     #[test]

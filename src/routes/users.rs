@@ -146,7 +146,7 @@ fn with_user(mut response: HttpResponseBuilder, user: &User) -> HttpResponse {
     params(
         ("id" = String, Path, description = "The user's id (a UUID)", format = Uuid),
         ("If-None-Match" = Option<String>, Header, description = "`*` or entity tags from earlier \
-            answers: when one matches the user (weak comparison), the answer is 304 without a body")
+            answers: when one matches the user (weak comparison), the answer is 304 without a body", pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#)
     ),
     security((), ("bearer" = [])),
     responses(
@@ -193,7 +193,7 @@ pub(super) async fn get_user<S: UserStore>(
     params(
         ("id" = String, Path, description = "The user's id (a UUID)", format = Uuid),
         ("If-Match" = Option<String>, Header, description = "`*` or the entity tags the user must \
-            still have (strong comparison), e.g. the `ETag` of the `GET` the edit started from")
+            still have (strong comparison), e.g. the `ETag` of the `GET` the edit started from", pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#)
     ),
     request_body(content = super::schema::UserPatchSchema, content_type = "application/json"),
     security((), ("bearer" = [])),
@@ -238,7 +238,7 @@ pub(super) async fn update_user<S: UserStore>(
     params(
         ("id" = String, Path, description = "The user's id (a UUID)", format = Uuid),
         ("If-Match" = Option<String>, Header, description = "`*` or the entity tags the user must \
-            still have (strong comparison)")
+            still have (strong comparison)", pattern = r#"^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$"#)
     ),
     security((), ("bearer" = [])),
     responses(
