@@ -144,7 +144,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5, 6]);
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
                 row.get(0)

@@ -62,14 +62,38 @@ fn insert_params(user: &User) -> impl rusqlite::Params + '_ {
 pub(super) fn insert(conn: &Connection, user: &User) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(INSERT).map_err(store_error)?;
     stmt.execute(insert_params(user)).map_err(store_error)?;
-    Ok(())
+    list_for_search(conn, user)
 }
 
 /// [`insert`], unless the id or email is taken; returns whether it was.
 pub(super) fn insert_unless_taken(conn: &Connection, user: &User) -> Result<bool, StoreError> {
     let mut stmt = conn.prepare_cached(INSERT_OR_SKIP).map_err(store_error)?;
-    let inserted = stmt.execute(insert_params(user)).map_err(store_error)?;
-    Ok(inserted == 1)
+    let inserted = stmt.execute(insert_params(user)).map_err(store_error)? == 1;
+    if inserted {
+        list_for_search(conn, user)?;
+    }
+    Ok(inserted)
+}
+
+/// Lists the user just inserted for the search index (`search_index`
+/// moves listed users into FTS5 in bulk). A statement of its own rather
+/// than a trigger of the insert: see migration V6. Should it fail while
+/// the transaction goes on, the user is deleted again, so an insert is
+/// still all or nothing.
+fn list_for_search(conn: &Connection, user: &User) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT OR IGNORE INTO users_search_pending (doc) \
+                       SELECT search_doc FROM users WHERE id = ?1 AND search_doc IS NOT NULL";
+    let listed = conn
+        .prepare_cached(SQL)
+        .and_then(|mut stmt| stmt.execute([user.id.as_bytes().as_slice()]))
+        .map_err(store_error);
+    if let Err(e) = listed {
+        if !conn.is_autocommit() {
+            delete(conn, user.id)?;
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 pub(super) fn update(conn: &Connection, user: &User) -> Result<(), StoreError> {
