@@ -40,7 +40,7 @@ macro_rules! insert_user {
 }
 
 /// Adds a user with its search number; takes [`insert_params`]. The
-/// user's search entry follows through a trigger (`search_index`).
+/// user is listed for the search index by [`list_for_search`] next.
 const INSERT: &str = insert_user!();
 /// [`INSERT`], or nothing when the id or email is taken.
 const INSERT_OR_SKIP: &str = concat!(insert_user!(), " ON CONFLICT DO NOTHING");

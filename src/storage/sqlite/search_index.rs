@@ -8,8 +8,9 @@
 //! then the trigram `MARK MARK a` or `MARK a b`, which only a word's start
 //! holds. One index answers both kinds of search.
 //!
-//! A write only lists the user in `users_search_pending` (a trigger, in the
-//! write's own statement); [`Upkeep`] moves listed users into the index in
+//! A write only lists the user in `users_search_pending` (the insert's
+//! next statement, `queries::insert`; a trigger of a rename or a delete);
+//! [`Upkeep`] moves listed users into the index in
 //! bulk. Measured (BENCHMARKS.md "Search and sort"): an FTS5 insert per
 //! user cut the durable POST rate to 0.14x, because FTS5 writes a segment
 //! per statement and then merges them; in bulk it costs a fraction. A
