@@ -194,7 +194,8 @@ pub struct ServeArgs {
 
     /// How long an `Idempotency-Key` of `POST /users` is kept: a retry
     /// within it gets the first answer again. `30s`, `15m`, `24h`, `7d`.
-    /// Expired keys are deleted in the background within a minute or so.
+    /// An expired key is never answered again; expired keys are deleted in
+    /// the background after writes, a thousand at a time.
     #[arg(long, env = "IDEMPOTENCY_TTL", value_name = "PERIOD", value_parser = parse_period, default_value = "24h")]
     pub idempotency_ttl: Duration,
 
