@@ -29,11 +29,6 @@ impl IdempotencyKey {
             .map_err(|_| InvalidIdempotencyKey)
     }
 
-    /// A key read back from the database, trusted as written.
-    pub fn from_stored(stored: String) -> Self {
-        Self(stored)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

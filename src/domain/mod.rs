@@ -20,9 +20,7 @@ pub use email::Email;
 pub use entity_tag::{EntityTag, InvalidTagList, ListedTag, TagCondition};
 pub use error::ValidationError;
 pub use fnv::Fnv;
-pub use idempotency::{
-    IdempotencyKey, InvalidIdempotencyKey, KeyOwner, RetryableCreate, MAX_KEY_LEN,
-};
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey, KeyOwner, RetryableCreate};
 pub use search_term::{InvalidSearch, SearchKind, SearchTerm};
 pub use timestamp::{InvalidTimestamp, Timestamp};
 pub use user::{NewUser, User, UserPatch};

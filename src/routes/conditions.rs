@@ -26,6 +26,12 @@ fn tag_condition(headers: &HeaderMap, name: &HeaderName) -> ApiResult<Option<Tag
         .map_err(|e| ApiError::bad_request(format!("{} {e}", display_name(name))))
 }
 
+/// Whether the request carries an `Idempotency-Key` at all (most do not:
+/// the hot path then reads nothing more).
+pub(super) fn has_idempotency_key(headers: &HeaderMap) -> bool {
+    headers.contains_key(IDEMPOTENCY_KEY)
+}
+
 /// `Idempotency-Key`, if sent; sent twice is a 400, since a request has
 /// one identity.
 pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {

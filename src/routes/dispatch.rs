@@ -65,13 +65,16 @@ async fn dispatch<S: UserStore>(
     };
     let store = &served.store;
     let method = req.method().clone();
-    // A method the route does not answer is a 405 before any header counts.
-    let answered = spec
-        .allow
-        .split(", ")
-        .any(|allowed| allowed == method.as_str());
+    // Read only on the users routes, and only for a method the route
+    // answers: any other is a 405 whatever the header says.
     let key = match spec.route {
-        Route::Users | Route::User if answered => conditions::idempotency_key(req.headers())?,
+        Route::Users | Route::User if conditions::has_idempotency_key(req.headers()) => {
+            let answered = spec.allow.split(", ").any(|m| m == method.as_str());
+            answered
+                .then(|| conditions::idempotency_key(req.headers()))
+                .transpose()?
+                .flatten()
+        }
         _ => None,
     };
     let creates = spec.route == Route::Users && method == Method::POST;

@@ -7,6 +7,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::server::{client, count_users, create, integrity, Server};
 
+/// Lets the clients run for 200..1200 ms, kills the server with `kill -9`,
+/// then stops the clients and waits for them.
+async fn kill_at_a_random_moment(
+    server: &mut Server,
+    stop: &AtomicBool,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+) {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    tokio::time::sleep(Duration::from_millis(200 + u64::from(nanos % 1000))).await;
+    server.kill_9();
+    stop.store(true, Ordering::Relaxed);
+    for task in clients {
+        task.await.unwrap();
+    }
+}
+
 /// Writes from `writers` clients until killed at a moment in 200..1200 ms;
 /// returns the ids the server acknowledged.
 async fn write_then_kill(server: &mut Server, writers: usize, cycle: usize) -> Vec<String> {
@@ -27,16 +46,7 @@ async fn write_then_kill(server: &mut Server, writers: usize, cycle: usize) -> V
             }
         }));
     }
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    tokio::time::sleep(Duration::from_millis(200 + u64::from(nanos % 1000))).await;
-    server.kill_9();
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.unwrap();
-    }
+    kill_at_a_random_moment(server, &stop, tasks).await;
     let ids = acked.lock().unwrap().clone();
     ids
 }
@@ -246,16 +256,7 @@ async fn keyed_creates_then_kill(
             }
         }));
     }
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    tokio::time::sleep(Duration::from_millis(200 + u64::from(nanos % 1000))).await;
-    server.kill_9();
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        task.await.unwrap();
-    }
+    kill_at_a_random_moment(server, &stop, tasks).await;
     let sent = std::mem::take(&mut *sent.lock().unwrap());
     sent
 }
