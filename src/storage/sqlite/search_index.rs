@@ -19,7 +19,8 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
+use rusqlite::types::ToSql;
+use rusqlite::{params_from_iter, Connection};
 
 use super::connection::store_error;
 use crate::storage::StoreError;
@@ -59,20 +60,31 @@ pub(super) fn expression(term: &str, word_prefix: bool) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// Entries to add, written by one statement.
+/// Entries to add, written by as few statements as the bound-parameter
+/// limit allows: FTS5 writes a segment of its own for every statement, so a
+/// move of 2,000 users is one multi-row INSERT.
 #[derive(Default)]
 struct Additions(Vec<(i64, String)>);
 
+/// Rows per INSERT: two parameters each, well under SQLite's limit of
+/// 32,766, and as many as the writer moves at once.
+const ROWS_PER_INSERT: usize = 2_000;
+
 impl Additions {
     fn write(&mut self, conn: &Connection) -> Result<(), StoreError> {
-        if self.0.is_empty() {
-            return Ok(());
+        for chunk in self.0.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::with_capacity(48 + chunk.len() * 6);
+            sql.push_str("INSERT INTO users_search (rowid, document) VALUES ");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "(?,?)" } else { ",(?,?)" });
+            }
+            let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+            let values = chunk
+                .iter()
+                .flat_map(|(rowid, document)| [rowid as &dyn ToSql, document as &dyn ToSql]);
+            stmt.execute(params_from_iter(values))
+                .map_err(store_error)?;
         }
-        const SQL: &str = "INSERT INTO users_search (rowid, document) \
-                           SELECT value ->> 0, value ->> 1 FROM json_each(?1)";
-        let entries = serde_json::to_string(&self.0).map_err(StoreError::internal)?;
-        let mut stmt = conn.prepare_cached(SQL).map_err(store_error)?;
-        stmt.execute([entries]).map_err(store_error)?;
         self.0.clear();
         Ok(())
     }
