@@ -62,6 +62,11 @@ ORIGINAL_BIN = os.path.join(ORIGINAL_DIR, "target", "release", "original-user-se
 ON_POSTGRES = {"postgres", "original"}
 
 
+def runs_on_postgres(target):
+    """`postgres`, `original`, and a `--binary` named `postgres-…`."""
+    return target in ON_POSTGRES or target.startswith("postgres-")
+
+
 def build(original=False):
     subprocess.run(
         ["cargo", "build", "--release", "--bin", "user-service",
@@ -102,13 +107,13 @@ def pin_postgres(cpus):
 
 def start(target, port, tmp, postgres=None, binaries=None):
     release = os.path.join(ROOT, "target", "release")
-    if binaries and target in binaries:
+    if binaries and target in binaries and not runs_on_postgres(target):
         db = os.path.join(tmp, f"{target}-{port}.db")
         cmd = [binaries[target], "serve", "--database-url", db,
                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--durability", "full"]
     elif target == "floor":
         cmd = [os.path.join(release, "examples", "floor"), f"127.0.0.1:{port}", "1"]
-    elif target in ON_POSTGRES:
+    elif runs_on_postgres(target):
         schema = f"load_{port}_{os.getpid()}"
         psql(postgres, f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
         sep = "&" if "?" in postgres else "?"
@@ -123,7 +128,8 @@ def start(target, port, tmp, postgres=None, binaries=None):
             url = f"http://127.0.0.1:{port}"
             wait_ready(url, timeout=60)
             return proc, url
-        cmd = [os.path.join(release, "user-service"), "serve",
+        binary = (binaries or {}).get(target, os.path.join(release, "user-service"))
+        cmd = [binary, "serve",
                "--database-url", url, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
     else:
         db = os.path.join(tmp, f"{target}-{port}.db")
@@ -267,7 +273,8 @@ def main():
     parser.add_argument("--json", help="write every run's numbers to this file")
     parser.add_argument("--binary", action="append", default=[], metavar="NAME=PATH",
                         help="another user-service binary to run like `full` (e.g. an "
-                             "older build), measured in the same run as target NAME")
+                             "older build), measured in the same run as target NAME; "
+                             "named postgres-…, it runs like `postgres`")
     parser.add_argument("--update-doc", metavar="FILE",
                         help="also write the tables into FILE between the lines "
                              "<!-- load:begin --> and <!-- load:end -->")
@@ -289,7 +296,7 @@ def main():
     args.phase_list = [p for p in PHASES if p in args.phases.split(",")]
     externals = dict(u.split("=", 1) for u in args.url)
     all_results = {t: [] for t in targets + list(externals)}
-    on_postgres = ON_POSTGRES & set(targets)
+    on_postgres = {t for t in targets if runs_on_postgres(t)}
     if on_postgres:
         if not args.postgres:
             sys.exit(f"the {', '.join(sorted(on_postgres))} target(s) need --postgres URL")
@@ -345,7 +352,7 @@ def measure(args, targets, externals, all_results):
                 else:
                     proc, url = start(target, port, tmp, args.postgres, args.binaries)
                 try:
-                    local_port = None if target in externals or target in ON_POSTGRES else port
+                    local_port = None if target in externals or runs_on_postgres(target) else port
                     results = run_target(target, url, args, tmp, run_no, local_port)
                     if proc:
                         results["rss"] = peak_rss_mib(proc)

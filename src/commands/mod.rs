@@ -28,10 +28,10 @@ pub fn migrate(url: DatabaseUrl) -> Result<(), String> {
             (path.display().to_string(), applied)
         }
         DatabaseUrl::Postgres(url) => {
-            let applied = actix_web::rt::System::new()
+            let migrated = actix_web::rt::System::new()
                 .block_on(postgres::migrate(&url))
                 .map_err(|e| e.to_string())?;
-            (url.redacted(), applied)
+            (url.redacted(), migrated.applied)
         }
     };
     if applied.is_empty() {

@@ -111,6 +111,23 @@ on_every_backend! {
     }
 
     #[tokio::test]
+    async fn like_wildcards_and_backslashes_in_q_are_matched_as_text() {
+        let app = spawn_app().await;
+        for (email, name) in [
+            ("a_b@example.com", "Fifty 50% Off"),
+            ("axb@example.com", "Fifty 500 Off"),
+            ("back@example.com", "Back\\slash"),
+            ("backx@example.com", "Backxslash"),
+        ] {
+            app.create_user(email, name).await;
+        }
+        assert_eq!(search(&app, "50% ").await, ["a_b@example.com"]);
+        assert_eq!(search(&app, "a_b").await, ["a_b@example.com"]);
+        assert_eq!(search(&app, "k\\s").await, ["back@example.com"]);
+        assert_eq!(search(&app, "fifty").await.len(), 2);
+    }
+
+    #[tokio::test]
     async fn a_search_sees_every_write_at_once() {
         let app = spawn_app().await;
         let ada = app.create_user("ada@example.com", "Ada Lovelace").await;

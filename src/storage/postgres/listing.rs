@@ -1,7 +1,8 @@
 //! Pages of `GET /users` on PostgreSQL. Each order has its index: the
 //! `(created_at, id)` one, `(lower(name), id)` and the unique
 //! `lower(email)`; a search is answered by a GIN index over trigrams (3 or
-//! more characters) or over the words (1 or 2), and then sorted: its cost
+//! more characters: pg_trgm's, or migration 2's where pg_trgm could not be
+//! had) or over the words (1 or 2), and then sorted: its cost
 //! grows with its matches, not with the table. Statements are built from
 //! fixed fragments; every value is a bound parameter.
 
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use super::error::store_error;
 use super::queries::{read_row, to_datetime, SELECT};
+use super::search_index::SubstringIndex;
 use crate::domain::{SearchKind, Timestamp};
 use crate::storage::{ListQuery, Page, Position, SortKey, StoreError};
 
@@ -40,6 +42,7 @@ impl Statement {
 pub(super) async fn list(
     client: &impl GenericClient,
     query: &ListQuery,
+    substring_index: SubstringIndex,
 ) -> Result<Page, StoreError> {
     if query.selects_nobody() {
         return Ok(Page::empty());
@@ -51,13 +54,21 @@ pub(super) async fn list(
     }
     if let Some(term) = &query.search {
         match term.kind() {
-            SearchKind::Substring => {
-                let term = statement.bind(term.as_str().to_owned());
-                statement.and(format!(
-                    "users_trigrams({DOCUMENT}) @> users_trigrams(lower({term})) \
-                     AND strpos({DOCUMENT}, lower({term})) > 0"
-                ));
-            }
+            // The term is lowered by PostgreSQL, as the document is, so
+            // both agree whatever the database's ctype.
+            SearchKind::Substring => match substring_index {
+                SubstringIndex::PgTrgm => {
+                    let term = statement.bind(like_literal(term.as_str()));
+                    statement.and(format!("{DOCUMENT} LIKE '%' || lower({term}) || '%'"));
+                }
+                SubstringIndex::SqlFunction => {
+                    let term = statement.bind(term.as_str().to_owned());
+                    statement.and(format!(
+                        "users_trigrams({DOCUMENT}) @> users_trigrams(lower({term})) \
+                         AND strpos({DOCUMENT}, lower({term})) > 0"
+                    ));
+                }
+            },
             // Letters and digits only (`ListQuery::selects_nobody`), so
             // the text is no tsquery syntax.
             SearchKind::WordPrefix => {
@@ -98,18 +109,38 @@ pub(super) async fn list(
         format!(" WHERE {}", statement.conditions.join(" AND "))
     };
     let sql = format!("{SELECT}{filter} ORDER BY {order_by} LIMIT {limit}");
-    let prepared = client.prepare_cached(&sql).await.map_err(store_error)?;
     let values: Vec<&(dyn ToSql + Sync)> = statement
         .values
         .iter()
         .map(|value| value.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    let rows = client
-        .query(&prepared, &values)
-        .await
-        .map_err(store_error)?;
+    // A search is planned for its term each time (an unnamed statement):
+    // whether to read its matches from the trigram index and sort them, or
+    // walk the order's index and test each user, depends on how many users
+    // the term matches. A cached statement would settle on one generic plan
+    // after five runs, and for a rare term that walk reads the whole table.
+    let rows = if query.search.is_some() {
+        client.query(sql.as_str(), &values).await
+    } else {
+        let prepared = client.prepare_cached(&sql).await.map_err(store_error)?;
+        client.query(&prepared, &values).await
+    }
+    .map_err(store_error)?;
     let users = rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?;
     Ok(Page::cut(users, query.limit, query.sort.key))
+}
+
+/// `text` as a `LIKE` pattern that matches exactly it: the wildcards and
+/// the escape character (backslash, LIKE's default) escaped.
+fn like_literal(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 /// The `(created_at, id)` range of a page in `created_at` order: the date
@@ -146,4 +177,15 @@ fn filter_by_time(statement: &mut Statement, query: &ListQuery) -> Result<(), St
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_literal;
+
+    #[test]
+    fn like_wildcards_and_the_escape_character_are_matched_literally() {
+        assert_eq!(like_literal("mül"), "mül");
+        assert_eq!(like_literal("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
 }

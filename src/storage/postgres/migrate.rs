@@ -5,6 +5,7 @@
 use tokio_postgres::Client;
 
 use super::error::OpenError;
+use super::search_index::SubstringIndex;
 use super::url::{connect, PostgresUrl};
 
 mod embedded {
@@ -14,9 +15,17 @@ mod embedded {
 /// Any fixed number works; this one spells "usersvc" in ASCII.
 const MIGRATION_LOCK: i64 = 0x0075_7365_7273_7663;
 
-/// Connects to `url` and applies pending migrations; returns the versions
-/// applied now (empty when the schema was already current).
-pub async fn migrate(url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
+/// What [`migrate`] did and found.
+#[derive(Debug)]
+pub struct Migrated {
+    /// The versions applied now (empty when the schema was already current).
+    pub applied: Vec<i64>,
+    /// Which index answers substring search.
+    pub substring_index: SubstringIndex,
+}
+
+/// Connects to `url` and applies pending migrations.
+pub async fn migrate(url: &PostgresUrl) -> Result<Migrated, OpenError> {
     let (mut client, driver) = connect(url).await?;
     let result = apply(&mut client, url).await;
     drop(client);
@@ -25,7 +34,7 @@ pub async fn migrate(url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
     result
 }
 
-async fn apply(client: &mut Client, url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
+async fn apply(client: &mut Client, url: &PostgresUrl) -> Result<Migrated, OpenError> {
     let failed = |e: tokio_postgres::Error| OpenError::Migration {
         url: url.redacted(),
         reason: e.to_string(),
@@ -43,7 +52,11 @@ async fn apply(client: &mut Client, url: &PostgresUrl) -> Result<Vec<i64>, OpenE
     result
 }
 
-async fn apply_locked(client: &mut Client, url: &PostgresUrl) -> Result<Vec<i64>, OpenError> {
+async fn apply_locked(client: &mut Client, url: &PostgresUrl) -> Result<Migrated, OpenError> {
+    let failed = |e: tokio_postgres::Error| OpenError::Migration {
+        url: url.redacted(),
+        reason: e.to_string(),
+    };
     let runner = embedded::migrations::runner();
     let known = runner
         .get_migrations()
@@ -51,12 +64,7 @@ async fn apply_locked(client: &mut Client, url: &PostgresUrl) -> Result<Vec<i64>
         .map(|m| i64::from(m.version()))
         .max()
         .unwrap_or(0);
-    let found = applied_version(client)
-        .await
-        .map_err(|e| OpenError::Migration {
-            url: url.redacted(),
-            reason: e.to_string(),
-        })?;
+    let found = applied_version(client).await.map_err(failed)?;
     if let Some(found) = found.filter(|&found| found > known) {
         return Err(OpenError::SchemaTooNew {
             url: url.redacted(),
@@ -71,11 +79,14 @@ async fn apply_locked(client: &mut Client, url: &PostgresUrl) -> Result<Vec<i64>
             url: url.redacted(),
             reason: e.to_string(),
         })?;
-    Ok(report
-        .applied_migrations()
-        .iter()
-        .map(|m| i64::from(m.version()))
-        .collect())
+    Ok(Migrated {
+        applied: report
+            .applied_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .collect(),
+        substring_index: SubstringIndex::detect(client).await.map_err(failed)?,
+    })
 }
 
 /// The highest migration version recorded in the current schema, if any.

@@ -9,6 +9,7 @@ mod idempotency;
 mod listing;
 mod migrate;
 mod queries;
+mod search_index;
 mod snapshot;
 mod tls;
 mod url;
@@ -21,7 +22,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 
 pub use bulk::PgLoader;
 pub use error::OpenError;
-pub use migrate::migrate;
+pub use migrate::{migrate, Migrated};
+pub use search_index::SubstringIndex;
 pub use snapshot::PgSnapshot;
 pub use tls::{SslMode, TlsOptions};
 pub use url::{connect, Driver, PostgresUrl};
@@ -62,6 +64,7 @@ pub struct PgStore {
     pool: Pool,
     metrics: StorageMetrics,
     keys: Arc<KeySweep>,
+    substring_index: SubstringIndex,
 }
 
 impl PgStore {
@@ -69,7 +72,7 @@ impl PgStore {
     /// starts only if the database answered here; after that, connections
     /// are opened on demand and replaced when they die.
     pub async fn connect(options: &PgOptions) -> Result<Self, OpenError> {
-        migrate::migrate(&options.url).await?;
+        let migrated = migrate::migrate(&options.url).await?;
         let manager = Manager::from_config(
             connection_config(&options.url),
             url::connector(&options.url)?,
@@ -95,13 +98,14 @@ impl PgStore {
             pool,
             metrics: options.metrics.clone(),
             keys: Arc::new(KeySweep::new(options.key_ttl)),
+            substring_index: migrated.substring_index,
         })
     }
 
     /// Every user as of now, for `export`, on a connection of the pool
     /// (held until the snapshot is finished or dropped).
     pub async fn snapshot(&self) -> Result<PgSnapshot, StoreError> {
-        PgSnapshot::begin(self.client().await?).await
+        PgSnapshot::begin(self.client().await?, self.substring_index).await
     }
 
     /// Closes every pooled connection; later requests get 503.
@@ -161,7 +165,7 @@ impl UserStore for PgStore {
     async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         bounded(async {
             let client = self.client().await?;
-            listing::list(&client, &query).await
+            listing::list(&client, &query, self.substring_index).await
         })
         .await
     }

@@ -7,7 +7,7 @@
 use deadpool_postgres::{GenericClient, Object};
 
 use super::error::store_error;
-use super::{listing, queries};
+use super::{listing, queries, SubstringIndex};
 use crate::domain::{Timestamp, User};
 use crate::storage::{PageWalk, Snapshot, StoreError};
 
@@ -15,11 +15,15 @@ pub struct PgSnapshot {
     client: Object,
     taken_at: Timestamp,
     walk: PageWalk,
+    substring_index: SubstringIndex,
 }
 
 impl PgSnapshot {
     /// Starts the transaction on `client` and takes the snapshot.
-    pub(super) async fn begin(client: Object) -> Result<Self, StoreError> {
+    pub(super) async fn begin(
+        client: Object,
+        substring_index: SubstringIndex,
+    ) -> Result<Self, StoreError> {
         client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .await
@@ -34,6 +38,7 @@ impl PgSnapshot {
             client,
             taken_at,
             walk: PageWalk::default(),
+            substring_index,
         })
     }
 }
@@ -47,7 +52,7 @@ impl Snapshot for PgSnapshot {
         let Some(query) = self.walk.next_query(limit) else {
             return Ok(Vec::new());
         };
-        let page = listing::list(&self.client, &query).await?;
+        let page = listing::list(&self.client, &query, self.substring_index).await?;
         Ok(self.walk.advance(page))
     }
 
