@@ -2,9 +2,10 @@
 //! `(created_at, id)` one, `(lower(name), id)` and the unique
 //! `lower(email)`; a search is answered by a GIN index over trigrams (3 or
 //! more characters: pg_trgm's, or migration 2's where pg_trgm could not be
-//! had) or over the words (1 or 2), and then sorted: its cost
-//! grows with its matches, not with the table. Statements are built from
-//! fixed fragments; every value is a bound parameter.
+//! had) or over the words (1 or 2) and its matches sorted, or, for a term
+//! that matches many, by walking the order's index and testing each user:
+//! the planner chooses per term. Statements are built from fixed
+//! fragments; every value is a bound parameter.
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
