@@ -22,6 +22,7 @@ fn http(c: &mut Criterion) {
         readers: 4,
         // As the server has it, so GET by id is measured as served.
         read_cache: user_service::config::DEFAULT_READ_CACHE,
+        mmap_size: user_service::config::DEFAULT_MMAP_SIZE,
         serving: false,
         backups: None,
         metrics: storage_metrics,

@@ -28,6 +28,7 @@ fn open(dir: &tempfile::TempDir, durability: Durability) -> SqliteStore {
         max_size: None,
         readers: 4,
         read_cache: 0,
+        mmap_size: user_service::config::DEFAULT_MMAP_SIZE,
         serving: false,
         backups: None,
         metrics: StorageMetrics::new(),

@@ -10,10 +10,11 @@ use clap::{Args, Parser, Subcommand};
 
 use super::settings::{
     default_workers, Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_READ_CACHE,
+    DEFAULT_MMAP_SIZE, DEFAULT_READ_CACHE,
 };
 use super::values::{
-    parse_database_url, parse_origin, parse_period, parse_size, DatabaseUrl, DurabilityArg,
+    parse_bytes, parse_database_url, parse_origin, parse_period, parse_size, DatabaseUrl,
+    DurabilityArg,
 };
 use crate::logging::LogFormat;
 use crate::probe::ProbeTls;
@@ -192,6 +193,16 @@ pub struct ServeArgs {
     #[arg(long, env = "READ_CACHE", value_name = "USERS")]
     pub read_cache: Option<usize>,
 
+    /// Read the SQLite file through a memory map of up to this size, e.g.
+    /// `1GiB`, `256MiB` (SQLite maps at most 2GB), or 0 to read with `pread`
+    /// instead. Halves the CPU
+    /// of a search in a large file; the mapped pages are the kernel's page
+    /// cache and count in the process's RSS. A disk read error then ends
+    /// the process (SIGBUS) instead of failing one request. SQLite only.
+    /// [default: 1GiB]
+    #[arg(long, env = "MMAP_SIZE", value_name = "BYTES", value_parser = parse_bytes)]
+    pub mmap_size: Option<u64>,
+
     /// How long an `Idempotency-Key` of `POST /users` is kept: a retry
     /// within it gets the first answer again. `30s`, `15m`, `24h`, `7d`.
     /// An expired key is never answered again; expired keys are deleted in
@@ -368,6 +379,9 @@ impl TryFrom<ServeArgs> for Settings {
                     .into(),
             );
         }
+        if matches!(database, DatabaseUrl::Postgres(_)) && args.mmap_size.is_some() {
+            return Err("--mmap-size is SQLite only: it maps the database file".into());
+        }
         if matches!(database, DatabaseUrl::Postgres(_)) && args.read_cache.is_some() {
             return Err(
                 "--read-cache is SQLite only: on PostgreSQL other instances change users \
@@ -386,6 +400,7 @@ impl TryFrom<ServeArgs> for Settings {
             durability: args.durability.into(),
             max_db_size: args.max_db_size,
             read_cache: args.read_cache.unwrap_or(DEFAULT_READ_CACHE),
+            mmap_size: args.mmap_size.unwrap_or(DEFAULT_MMAP_SIZE),
             idempotency_ttl: args.idempotency_ttl,
             db_pool_size: args.db_pool_size,
             bind: args.bind,
@@ -561,12 +576,27 @@ mod tests {
     #[test]
     fn sqlite_only_settings_are_refused_for_postgres() {
         let pg = "postgres://u@127.0.0.1/db";
-        for flag in [["--max-db-size", "1GiB"], ["--read-cache", "10"]] {
+        for flag in [
+            ["--max-db-size", "1GiB"],
+            ["--read-cache", "10"],
+            ["--mmap-size", "0"],
+        ] {
             let args = ["user-service", "--database-url", pg, flag[0], flag[1]];
             let error = settings_of(&args).unwrap_err();
             assert!(error.contains(flag[0]), "{error}");
         }
         assert!(settings_of(&["user-service", "--database-url", pg]).is_ok());
+    }
+
+    #[test]
+    fn the_memory_map_size_is_a_size_and_zero_turns_it_off() {
+        let default = settings_of(&["user-service"]).unwrap();
+        assert_eq!(default.mmap_size, 1 << 30);
+        let small = settings_of(&["user-service", "--mmap-size", "256MiB"]).unwrap();
+        assert_eq!(small.mmap_size, 256 << 20);
+        let off = settings_of(&["user-service", "--mmap-size", "0"]).unwrap();
+        assert_eq!(off.mmap_size, 0);
+        assert!(settings_of(&["user-service", "--mmap-size", "lots"]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub use cli::{
     WaitReadyArgs, VERSION,
 };
 pub use settings::{
-    Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_READ_CACHE,
+    Settings, DEFAULT_BIND, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MMAP_SIZE,
+    DEFAULT_READ_CACHE,
 };
 pub use values::{parse_database_url, parse_size, DatabaseUrl, DurabilityArg};

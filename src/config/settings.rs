@@ -23,6 +23,9 @@ pub const DEFAULT_DB_POOL_SIZE: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 /// 25 MB when full (measured), within the 64 MB the service aims to stay
 /// under with 1M users.
 pub const DEFAULT_READ_CACHE: usize = 100_000;
+/// Bytes of a SQLite file its readers map into memory unless told
+/// otherwise: all of a 1M-user file (about 512 MB) fits.
+pub const DEFAULT_MMAP_SIZE: u64 = 1 << 30;
 
 /// Everything `serve` needs, already validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct Settings {
     pub max_db_size: Option<u64>,
     /// SQLite only: users kept in memory for reads by id (0: none).
     pub read_cache: usize,
+    /// SQLite only: bytes of the file read through a memory map (0: none).
+    pub mmap_size: u64,
     /// How long idempotency keys are kept.
     pub idempotency_ttl: Duration,
     /// PostgreSQL only: connections this instance keeps at most.
@@ -60,6 +65,7 @@ impl Settings {
             durability: Durability::Full,
             max_db_size: None,
             read_cache: DEFAULT_READ_CACHE,
+            mmap_size: DEFAULT_MMAP_SIZE,
             idempotency_ttl: DEFAULT_KEY_TTL,
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             bind: DEFAULT_BIND,

@@ -65,9 +65,18 @@ pub fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
     Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
 }
 
+/// A database size cap: a size of at least 64 KiB (see [`parse_bytes`]).
+pub fn parse_size(raw: &str) -> Result<u64, String> {
+    let bytes = parse_bytes(raw)?;
+    if bytes < 64 * 1024 {
+        return Err("the database size cap must be at least 64KiB".into());
+    }
+    Ok(bytes)
+}
+
 /// A size in bytes: a whole number with an optional unit, `KB`/`MB`/`GB`
 /// (powers of 1000) or `KiB`/`MiB`/`GiB` (powers of 1024).
-pub fn parse_size(raw: &str) -> Result<u64, String> {
+pub fn parse_bytes(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (number, unit) = raw.split_at(split);
@@ -88,13 +97,9 @@ pub fn parse_size(raw: &str) -> Result<u64, String> {
             ))
         }
     };
-    let bytes = number
+    number
         .checked_mul(factor)
-        .ok_or_else(|| format!("{raw:?} is too large"))?;
-    if bytes < 64 * 1024 {
-        return Err("the database size cap must be at least 64KiB".into());
-    }
-    Ok(bytes)
+        .ok_or_else(|| format!("{raw:?} is too large"))
 }
 
 /// A period: a whole number and a unit, `s`, `m`, `h` or `d` (`30s`,

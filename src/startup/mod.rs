@@ -70,6 +70,7 @@ impl Application {
                     durability: settings.durability,
                     max_size: settings.max_db_size,
                     read_cache: settings.read_cache,
+                    mmap_size: settings.mmap_size,
                     serving: true,
                     backups: settings.backups.clone(),
                     readers: reader_pool_size(settings.workers),

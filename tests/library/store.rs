@@ -519,6 +519,7 @@ fn sqlite_options(dir: &tempfile::TempDir) -> SqliteOptions {
         max_size: None,
         readers: 4,
         read_cache: 1_000,
+        mmap_size: user_service::config::DEFAULT_MMAP_SIZE,
         serving: false,
         backups: None,
         metrics: StorageMetrics::new(),
@@ -579,6 +580,8 @@ async fn the_wal_restarts_under_a_steady_load_of_writes_and_reads() {
     let store = SqliteStore::open(&SqliteOptions {
         durability: Durability::Normal,
         read_cache: 0,
+        // Reads with pread, as `--mmap-size 0`.
+        mmap_size: 0,
         serving: true,
         backups: None,
         ..sqlite_options(&dir)

@@ -144,6 +144,8 @@ fn help_documents_every_flag_and_environment_variable() {
         "MAX_DB_SIZE",
         "--read-cache",
         "READ_CACHE",
+        "--mmap-size",
+        "MMAP_SIZE",
         "--idempotency-ttl",
         "IDEMPOTENCY_TTL",
         "--rate-limit",

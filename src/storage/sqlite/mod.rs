@@ -67,6 +67,8 @@ pub struct SqliteOptions {
     pub readers: u32,
     /// Users kept in memory for `GET /users/{id}` (0: none).
     pub read_cache: usize,
+    /// Bytes of the file the read connections map into memory (0: none).
+    pub mmap_size: u64,
     /// Opened to serve: takes the file's server lock (see `claim`).
     pub serving: bool,
     /// Backups taken while the store is open.
@@ -111,7 +113,12 @@ impl SqliteStore {
         if let Some(bytes) = options.max_size {
             connection::cap_size(&conn, &options.path, bytes)?;
         }
-        let readers = ReaderPool::open(&options.path, options.readers, options.metrics.clone())?;
+        let readers = ReaderPool::open(
+            &options.path,
+            options.readers,
+            options.mmap_size,
+            options.metrics.clone(),
+        )?;
         let cache = UserCache::new(options.read_cache).map(Arc::new);
         let activity = Arc::new(WalActivity::new(ReadAnchor::open(&options.path)));
         let writer = Writer::start(
