@@ -195,11 +195,10 @@ pub struct ServeArgs {
 
     /// Read the SQLite file through a memory map of up to this size, e.g.
     /// `1GiB`, `256MiB` (SQLite maps at most 2GB), or 0 to read with `pread`
-    /// instead. Halves the CPU
-    /// of a search in a large file; the mapped pages are the kernel's page
-    /// cache and count in the process's RSS. A disk read error then ends
-    /// the process (SIGBUS) instead of failing one request. SQLite only.
-    /// [default: 1GiB]
+    /// instead. Halves the CPU of a search in a large file; the mapped pages
+    /// are the kernel's page cache and count in the process's RSS. A disk
+    /// read error then ends the process (SIGBUS) instead of failing one
+    /// request. SQLite only. [default: 1GiB]
     #[arg(long, env = "MMAP_SIZE", value_name = "BYTES", value_parser = parse_bytes)]
     pub mmap_size: Option<u64>,
 

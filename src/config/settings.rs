@@ -24,7 +24,9 @@ pub const DEFAULT_DB_POOL_SIZE: NonZeroUsize = NonZeroUsize::new(16).unwrap();
 /// under with 1M users.
 pub const DEFAULT_READ_CACHE: usize = 100_000;
 /// Bytes of a SQLite file its readers map into memory unless told
-/// otherwise: all of a 1M-user file (about 512 MB) fits.
+/// otherwise: all of a 1M-user file (about 512 MB) fits. The mapped pages
+/// are the kernel's page cache (shown as `RssFile`), not memory of the
+/// process's own like the read cache above.
 pub const DEFAULT_MMAP_SIZE: u64 = 1 << 30;
 
 /// Everything `serve` needs, already validated.
