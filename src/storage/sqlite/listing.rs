@@ -441,18 +441,30 @@ mod tests {
     use crate::domain::{Email, NewUser, UserName};
     use crate::storage::Sort;
 
-    #[test]
-    fn a_list_statement_is_compiled_once_and_bounded_by_the_index() {
+    /// An in-memory database with a user per `(email, name, created_at)`.
+    fn database_with(users: impl Iterator<Item = (String, String, i64)>) -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrate::apply(&mut conn).unwrap();
-        for n in 0..30 {
+        for (email, name, micros) in users {
             let new = NewUser {
-                email: Email::parse(&format!("u{n}@example.com")).unwrap(),
-                name: UserName::parse("U").unwrap(),
+                email: Email::parse(&email).unwrap(),
+                name: UserName::parse(&name).unwrap(),
             };
-            let now = Timestamp::from_unix_micros(1_700_000_000_000_000 + n);
-            super::super::queries::insert(&conn, &User::create(new, now)).unwrap();
+            let at = Timestamp::from_unix_micros(micros);
+            super::super::queries::insert(&conn, &User::create(new, at)).unwrap();
         }
+        conn
+    }
+
+    #[test]
+    fn a_list_statement_is_compiled_once_and_bounded_by_the_index() {
+        let conn = database_with((0..30).map(|n| {
+            (
+                format!("u{n}@example.com"),
+                "U".to_owned(),
+                1_700_000_000_000_000 + n,
+            )
+        }));
         for sort in ["-created_at", "created_at"] {
             let mut query = ListQuery {
                 sort: Sort::parse(sort).unwrap(),
@@ -495,17 +507,11 @@ mod tests {
     /// all its matches: 100 ms per page of a common term at 1M users.)
     #[test]
     fn a_newest_first_search_reads_about_a_page_of_its_matches() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::migrate::apply(&mut conn).unwrap();
-        for n in 0..3_000 {
-            let new = NewUser {
-                email: Email::parse(&format!("user{n}@example.com")).unwrap(),
-                name: UserName::parse("Common Name").unwrap(),
-            };
-            // Ten users per millisecond.
-            let at = Timestamp::from_unix_micros(1_700_000_000_000_000 + n * 100);
-            super::super::queries::insert(&conn, &User::create(new, at)).unwrap();
-        }
+        // Ten users per millisecond.
+        let conn = database_with((0..3_000).map(|n| {
+            let at = 1_700_000_000_000_000 + n * 100;
+            (format!("user{n}@example.com"), "Common Name".to_owned(), at)
+        }));
         search_index::index_pending(&conn, usize::MAX).unwrap();
         let query = ListQuery {
             search: Some(SearchTerm::parse("common").unwrap()),
