@@ -78,21 +78,29 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreEr
 }
 
 /// A search as FTS5 is asked it.
-struct Search {
+struct Search<'a> {
     table: &'static str,
     /// The MATCH expression (see `search_index.rs`).
     expression: String,
+    term: &'a SearchTerm,
 }
 
-impl Search {
-    fn of(term: &SearchTerm) -> Self {
+impl<'a> Search<'a> {
+    fn of(term: &'a SearchTerm) -> Self {
         Self {
             table: "users_search",
             expression: search_index::expression(
                 term.as_str(),
                 term.kind() == SearchKind::WordPrefix,
             ),
+            term,
         }
+    }
+
+    /// Whether a user the index found holds the term: the index, having
+    /// no positions, finds every user with all of a term's trigrams.
+    fn holds(&self, user: &User) -> bool {
+        self.term.matches(user)
     }
 }
 
@@ -212,9 +220,13 @@ fn search_by_time(
         if indexed >= wanted && bucket != Some(this) {
             break;
         }
+        let user = read_row(row).map_err(store_error)??;
+        if !search.holds(&user) {
+            continue;
+        }
         bucket = Some(this);
         indexed += 1;
-        users.push(read_row(row).map_err(store_error)??);
+        users.push(user);
     }
     // Users not read from the index come after all those read, so the
     // page's users are among these and the unindexed ones.
@@ -250,7 +262,8 @@ fn search_by_time_sql(table: &str, descending: bool) -> String {
 /// `users / MANY` matches, so a page is found within a bounded walk.
 const MANY: i64 = 2_000;
 
-/// Whether the index holds at least [`MANY`] matches (counting stops there).
+/// Whether the index finds at least [`MANY`] users (counting stops there;
+/// some of them may not hold the term, see [`Search::holds`]).
 fn matches_many(conn: &Connection, search: &Search) -> Result<bool, StoreError> {
     let table = search.table;
     let sql = format!(
@@ -282,10 +295,19 @@ fn by_key(
     query: &ListQuery,
     search: Option<&Search>,
 ) -> Result<Page, StoreError> {
-    let mut users = Vec::new();
-    by_key_rows(conn, query, search, i64::from(query.limit) + 1, |user| {
-        users.push(user);
-        true
+    let wanted = query.limit as usize + 1;
+    let mut users = Vec::with_capacity(wanted);
+    // A search reads every user the index finds (fewer than `MANY`), as
+    // some of them may not hold the term.
+    let limit = match search {
+        None => i64::from(query.limit) + 1,
+        Some(_) => -1,
+    };
+    by_key_rows(conn, query, search, limit, |user| {
+        if search.is_none_or(|search| search.holds(&user)) {
+            users.push(user);
+        }
+        users.len() < wanted
     })?;
     if search.is_some() {
         let after = query.after.as_ref();
@@ -551,6 +573,55 @@ mod tests {
             steps_for_a_page * 50 < steps_for_all,
             "a page of 20 took {steps_for_a_page} steps, all 3,000 matches {steps_for_all}"
         );
+    }
+
+    /// The index keeps no positions: "Abcx Bcde" holds every trigram of
+    /// "abcde" (abc, bcd, cde) but not "abcde". Such users are found by
+    /// the index and must not be listed, in any order, in full pages.
+    #[test]
+    fn users_with_a_terms_trigrams_but_not_the_term_are_not_listed() {
+        let conn = database_with((0..300).map(|n| {
+            let name = if n % 3 == 0 {
+                "Abcde Holder"
+            } else {
+                "Abcx Bcde"
+            };
+            let at = 1_700_000_000_000_000 + n * 10;
+            (format!("user{n}@example.com"), name.to_owned(), at)
+        }));
+        search_index::index_pending(&conn, usize::MAX).unwrap();
+        let pending: i64 = conn
+            .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(pending, 0, "every user is in the index");
+        for sort in ["-created_at", "created_at", "name", "-email"] {
+            let mut query = ListQuery {
+                search: Some(SearchTerm::parse("ABCDE").unwrap()),
+                sort: Sort::parse(sort).unwrap(),
+                ..ListQuery::first(7)
+            };
+            let mut seen = Vec::new();
+            loop {
+                let page = list(&conn, &query).unwrap();
+                assert!(
+                    page.users.len() == 7 || page.next.is_none(),
+                    "{sort}: a page of {} before the last",
+                    page.users.len()
+                );
+                seen.extend(page.users);
+                match page.next {
+                    Some(next) => query.after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 100, "{sort}");
+            assert!(
+                seen.iter().all(|u| u.name.as_str() == "Abcde Holder"),
+                "{sort}"
+            );
+        }
     }
 
     #[test]

@@ -144,7 +144,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5, 6]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5, 6, 7]);
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
                 row.get(0)
@@ -184,5 +184,53 @@ mod tests {
             crate::domain::Version::FIRST,
             "users start at version 1"
         );
+    }
+
+    /// A database of schema version 6, its users in the search index as it
+    /// was then (with positions), gets the index rebuilt without them.
+    #[test]
+    fn a_version_6_search_index_is_rebuilt_without_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
+        embedded::migrations::runner()
+            .set_target(Target::Version(6))
+            .run(&mut conn)
+            .unwrap();
+        for n in 0..50 {
+            let new = crate::domain::NewUser {
+                email: crate::domain::Email::parse(&format!("u{n}@example.com")).unwrap(),
+                name: crate::domain::UserName::parse(if n % 2 == 0 { "Ada Byron" } else { "Bob" })
+                    .unwrap(),
+            };
+            let at = crate::domain::Timestamp::from_unix_micros(1_700_000_000_000_000 + n);
+            super::super::queries::insert(&conn, &crate::domain::User::create(new, at)).unwrap();
+        }
+        search_index::index_pending(&conn, usize::MAX).unwrap();
+        let schema = |conn: &Connection| -> String {
+            conn.query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'users_search'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert!(!schema(&conn).contains("detail"));
+        assert_eq!(apply(&mut conn).unwrap(), vec![7]);
+        assert!(schema(&conn).contains("detail = none"), "{}", schema(&conn));
+        let pending: i64 = conn
+            .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(pending, 0, "every user is in the new index");
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM users_search WHERE users_search MATCH '\"byr\"'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 25);
     }
 }

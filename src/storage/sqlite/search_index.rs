@@ -6,7 +6,10 @@
 //! every word of either (a run of letters and digits), two [`MARK`]s and
 //! its first two characters. A word prefix of one or two characters is
 //! then the trigram `MARK MARK a` or `MARK a b`, which only a word's start
-//! holds. One index answers both kinds of search.
+//! holds. One index answers both kinds of search. It keeps no positions
+//! (`detail = none`, migration V7), so for a longer term it finds the users
+//! holding all of its trigrams, and a search checks each against the term
+//! ([`expression`]).
 //!
 //! A write only lists the user in `users_search_pending` (the insert's
 //! next statement, `queries::insert`; a trigger of a rename or a delete);
@@ -47,17 +50,34 @@ pub(super) fn document(name: &str, email: &str) -> String {
     document
 }
 
-/// The FTS5 query for a term: a phrase, quoted, so that FTS5 syntax in it
-/// (`*`, `OR`, `NEAR`, quotes) is text. `word_prefix`: the term (one or two
-/// letters or digits) as the start of a word.
+/// The FTS5 query for a term. The index keeps no positions (migration V7),
+/// so it answers one trigram at a time: a term of three characters (or a
+/// word prefix, padded with [`MARK`]s to three) is one trigram, a longer
+/// term every trigram it holds, all required. That finds a superset of the
+/// users holding the term; the caller checks each one found against the
+/// term. Each trigram is quoted, so FTS5 syntax in a term (`*`, `OR`,
+/// `NEAR`, quotes) is text.
 pub(super) fn expression(term: &str, word_prefix: bool) -> String {
-    let text = if word_prefix {
-        let marks = 3usize.saturating_sub(term.chars().count());
-        format!("{}{term}", MARK.to_string().repeat(marks))
-    } else {
-        term.to_owned()
-    };
-    format!("\"{}\"", text.replace('"', "\"\""))
+    let mut chars: Vec<char> = term.chars().collect();
+    if word_prefix {
+        let marks = 3usize.saturating_sub(chars.len());
+        chars.splice(0..0, std::iter::repeat_n(MARK, marks));
+    }
+    let mut expression = String::with_capacity(4 * term.len() + 8);
+    for (i, trigram) in chars.windows(3).enumerate() {
+        if i > 0 {
+            expression.push_str(" AND ");
+        }
+        expression.push('"');
+        for &c in trigram {
+            if c == '"' {
+                expression.push('"');
+            }
+            expression.push(c);
+        }
+        expression.push('"');
+    }
+    expression
 }
 
 /// Entries to add, written by as few statements as the bound-parameter
@@ -255,8 +275,10 @@ mod tests {
     }
 
     #[test]
-    fn expressions_quote_the_term_and_mark_word_prefixes() {
-        assert_eq!(expression("a \"b\" OR c*", false), "\"a \"\"b\"\" OR c*\"");
+    fn expressions_ask_every_trigram_quoted_and_mark_word_prefixes() {
+        assert_eq!(expression("mül", false), "\"mül\"");
+        assert_eq!(expression("a\"b*", false), "\"a\"\"b\" AND \"\"\"b*\"");
+        assert_eq!(expression("c OR", false), "\"c O\" AND \" OR\"");
         assert_eq!(expression("z", true), "\"\u{1}\u{1}z\"");
         assert_eq!(expression("zo", true), "\"\u{1}zo\"");
     }
