@@ -213,11 +213,7 @@ async fn backends_terminated_by_an_administrator_are_replaced() {
         assert_eq!(app.get_user(&id).await.status(), StatusCode::OK);
     }
 
-    let base = std::env::var("TEST_DATABASE_URL").unwrap();
-    let (admin, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let admin = crate::helpers::postgres::client_of("TEST_DATABASE_URL").await;
     let terminated: i64 = admin
         .query_one(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \

@@ -85,6 +85,17 @@ pub mod postgres {
     pub async fn fresh_schema() -> PostgresUrl {
         fresh_schema_named().await.0
     }
+
+    /// A plain client of the database that the environment variable `var`
+    /// names: another tool beside the service, or an administrator.
+    pub async fn client_of(var: &str) -> tokio_postgres::Client {
+        let url = std::env::var(var).unwrap_or_else(|_| panic!("{var} is unset"));
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {var}: {e}"));
+        tokio::spawn(connection);
+        client
+    }
 }
 
 /// Builds and starts a server on `database` with test settings.

@@ -3,10 +3,9 @@
 use std::sync::Once;
 
 use serde_json::Value;
-use tokio_postgres::NoTls;
 use user_service::storage::postgres::PostgresUrl;
 
-use crate::helpers::postgres::{fresh_schema_named, skipped, spawn_app_on};
+use crate::helpers::postgres::{client_of, fresh_schema_named, skipped, spawn_app_on};
 use crate::helpers::TestApp;
 
 /// The indexes of `schema`'s `users` table, by name.
@@ -51,9 +50,7 @@ async fn substring_search_uses_pg_trgm_where_the_role_may_create_it() {
     let app = spawn_app_on(url, |_| {}).await;
     search_finds_substrings(&app).await;
 
-    let base = std::env::var("TEST_DATABASE_URL").unwrap();
-    let (client, connection) = tokio_postgres::connect(&base, NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = client_of("TEST_DATABASE_URL").await;
     let found = indexes(&client, &schema).await;
     assert!(
         found.contains(&"users_search_trgm_idx".to_owned()),
@@ -85,8 +82,7 @@ async fn substring_search_keeps_working_where_pg_trgm_cannot_be_created() {
         return;
     }
     let base = std::env::var("TEST_DATABASE_PLAIN_URL").unwrap();
-    let (client, connection) = tokio_postgres::connect(&base, NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = client_of("TEST_DATABASE_PLAIN_URL").await;
     // The only test on this database: it starts from an empty schema.
     client
         .batch_execute(
@@ -131,9 +127,7 @@ async fn the_database_refuses_an_email_that_differs_only_in_case() {
     app.create_user("ada@example.com", "Ada").await;
 
     // Another tool writing straight into the table, bypassing the service.
-    let base = std::env::var("TEST_DATABASE_URL").unwrap();
-    let (client, connection) = tokio_postgres::connect(&base, NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = client_of("TEST_DATABASE_URL").await;
     let error = client
         .execute(
             &format!(

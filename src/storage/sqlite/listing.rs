@@ -195,16 +195,9 @@ fn search_by_time(
     let span = Span::of(query);
     let sql = search_by_time_sql(search.table, query.sort.descending);
     let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let values = SearchByTime::of(search, &span);
     let mut rows = stmt
-        .query(named_params! {
-            ":search": search.expression,
-            ":first_doc": search_doc::range(span.before.0).0,
-            ":last_doc": search_doc::range(span.after.0).1,
-            ":after_at": span.after.0,
-            ":after_id": span.after.1.as_slice(),
-            ":before_at": span.before.0,
-            ":before_id": span.before.1.as_slice(),
-        })
+        .query(values.params().as_slice())
         .map_err(store_error)?;
     // One more than a page tells whether another follows; the millisecond
     // the last of them is in is read to its end, since its users come in
@@ -236,6 +229,38 @@ fn search_by_time(
     users.extend(unindexed(conn, query)?.into_iter().filter(within));
     sort(&mut users, query.sort);
     Ok(Page::cut(users, query.limit, SortKey::CreatedAt))
+}
+
+/// The values bound to [`search_by_time_sql`]'s parameters.
+struct SearchByTime<'a> {
+    expression: &'a str,
+    docs: (i64, i64),
+    span: &'a Span,
+}
+
+impl<'a> SearchByTime<'a> {
+    fn of(search: &'a Search, span: &'a Span) -> Self {
+        Self {
+            expression: &search.expression,
+            docs: (
+                search_doc::range(span.before.0).0,
+                search_doc::range(span.after.0).1,
+            ),
+            span,
+        }
+    }
+
+    fn params(&self) -> [(&'static str, &dyn rusqlite::ToSql); 7] {
+        [
+            (":search", &self.expression),
+            (":first_doc", &self.docs.0),
+            (":last_doc", &self.docs.1),
+            (":after_at", &self.span.after.0),
+            (":after_id", &self.span.after.1),
+            (":before_at", &self.span.before.0),
+            (":before_id", &self.span.before.1),
+        ]
+    }
 }
 
 /// The statement of [`search_by_time`]: users with their search number,
@@ -611,19 +636,10 @@ mod tests {
         // The same statement reading every match, for scale.
         stmt.reset_status(StatementStatus::VmStep);
         let span = Span::of(&query);
+        let search = Search::of(query.search.as_ref().unwrap());
+        let values = SearchByTime::of(&search, &span);
         let all = stmt
-            .query_map(
-                named_params! {
-                    ":search": Search::of(query.search.as_ref().unwrap()).expression,
-                    ":first_doc": search_doc::range(span.before.0).0,
-                    ":last_doc": search_doc::range(span.after.0).1,
-                    ":after_at": span.after.0,
-                    ":after_id": span.after.1.as_slice(),
-                    ":before_at": span.before.0,
-                    ":before_id": span.before.1.as_slice(),
-                },
-                |_| Ok(()),
-            )
+            .query_map(values.params().as_slice(), |_| Ok(()))
             .unwrap()
             .count();
         assert_eq!(all, 3_000);
