@@ -111,7 +111,7 @@ fn conn_path(conn: &Connection) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::SearchTerm;
+    use crate::domain::{Email, NewUser, SearchTerm, Timestamp, User, UserName};
     use crate::storage::{ListQuery, Sort};
 
     /// A database of schema version 1 (before search) with users in it
@@ -198,13 +198,13 @@ mod tests {
             .run(&mut conn)
             .unwrap();
         for n in 0..50 {
-            let new = crate::domain::NewUser {
-                email: crate::domain::Email::parse(&format!("u{n}@example.com")).unwrap(),
-                name: crate::domain::UserName::parse(if n % 2 == 0 { "Ada Byron" } else { "Bob" })
-                    .unwrap(),
+            let name = if n % 2 == 0 { "Ada Byron" } else { "Bob" };
+            let new = NewUser {
+                email: Email::parse(&format!("u{n}@example.com")).unwrap(),
+                name: UserName::parse(name).unwrap(),
             };
-            let at = crate::domain::Timestamp::from_unix_micros(1_700_000_000_000_000 + n);
-            super::super::queries::insert(&conn, &crate::domain::User::create(new, at)).unwrap();
+            let at = Timestamp::from_unix_micros(1_700_000_000_000_000 + n);
+            super::super::queries::insert(&conn, &User::create(new, at)).unwrap();
         }
         search_index::index_pending(&conn, usize::MAX).unwrap();
         let schema = |conn: &Connection| -> String {
