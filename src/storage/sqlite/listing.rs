@@ -562,6 +562,32 @@ mod tests {
         conn
     }
 
+    /// `count` users, every `every`th named `rare` and the rest `common`,
+    /// all in the search index.
+    fn indexed_users_named(count: i64, every: i64, rare: &str, common: &str) -> Connection {
+        let conn = database_with((0..count).map(|n| {
+            let name = if n % every == 0 { rare } else { common };
+            let at = 1_700_000_000_000_000 + n * 10;
+            (format!("user{n}@example.com"), name.to_owned(), at)
+        }));
+        search_index::index_pending(&conn, usize::MAX).unwrap();
+        conn
+    }
+
+    /// Every page of `query`, following its cursors.
+    fn pages(conn: &Connection, query: &ListQuery) -> Vec<Page> {
+        let mut query = query.clone();
+        let mut pages = Vec::new();
+        loop {
+            let page = list(conn, &query).unwrap();
+            query.after = page.next.clone();
+            pages.push(page);
+            if query.after.is_none() {
+                return pages;
+            }
+        }
+    }
+
     #[test]
     fn a_list_statement_is_compiled_once_and_bounded_by_the_index() {
         let conn = database_with((0..30).map(|n| {
@@ -655,16 +681,7 @@ mod tests {
     /// the index and must not be listed, in any order, in full pages.
     #[test]
     fn users_with_a_terms_trigrams_but_not_the_term_are_not_listed() {
-        let conn = database_with((0..300).map(|n| {
-            let name = if n % 3 == 0 {
-                "Abcde Holder"
-            } else {
-                "Abcx Bcde"
-            };
-            let at = 1_700_000_000_000_000 + n * 10;
-            (format!("user{n}@example.com"), name.to_owned(), at)
-        }));
-        search_index::index_pending(&conn, usize::MAX).unwrap();
+        let conn = indexed_users_named(300, 3, "Abcde Holder", "Abcx Bcde");
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
                 row.get(0)
@@ -672,24 +689,19 @@ mod tests {
             .unwrap();
         assert_eq!(pending, 0, "every user is in the index");
         for sort in ["-created_at", "created_at", "name", "-email"] {
-            let mut query = ListQuery {
+            let query = ListQuery {
                 search: Some(SearchTerm::parse("ABCDE").unwrap()),
                 sort: Sort::parse(sort).unwrap(),
                 ..ListQuery::first(7)
             };
             let mut seen = Vec::new();
-            loop {
-                let page = list(&conn, &query).unwrap();
+            for page in pages(&conn, &query) {
                 assert!(
                     page.users.len() == 7 || page.next.is_none(),
                     "{sort}: a page of {} before the last",
                     page.users.len()
                 );
                 seen.extend(page.users);
-                match page.next {
-                    Some(next) => query.after = Some(next),
-                    None => break,
-                }
             }
             assert_eq!(seen.len(), 100, "{sort}");
             assert!(
@@ -703,16 +715,7 @@ mod tests {
     /// gives up after its budget and the sort answers, page after page.
     #[test]
     fn a_search_whose_matches_cluster_in_name_order_is_sorted_after_a_short_walk() {
-        let conn = database_with((0..10_000).map(|n| {
-            let name = if n % 4 == 0 {
-                "Zoe Rare"
-            } else {
-                "Adam Common"
-            };
-            let at = 1_700_000_000_000_000 + n * 10;
-            (format!("user{n}@example.com"), name.to_owned(), at)
-        }));
-        search_index::index_pending(&conn, usize::MAX).unwrap();
+        let conn = indexed_users_named(10_000, 4, "Zoe Rare", "Adam Common");
         let query = ListQuery {
             search: Some(SearchTerm::parse("zoe").unwrap()),
             sort: Sort::parse("name").unwrap(),
@@ -723,16 +726,10 @@ mod tests {
         assert_eq!(scan_by_key(&conn, &query, Some(5_000)).unwrap(), None);
         let walked = scan_by_key(&conn, &query, None).unwrap().unwrap();
         assert_eq!(walked.users.len(), 50);
-        let mut query = query;
-        let mut seen = Vec::new();
-        loop {
-            let page = list(&conn, &query).unwrap();
-            seen.extend(page.users);
-            match page.next {
-                Some(next) => query.after = Some(next),
-                None => break,
-            }
-        }
+        let seen: Vec<User> = pages(&conn, &query)
+            .into_iter()
+            .flat_map(|page| page.users)
+            .collect();
         assert_eq!(seen.len(), 2_500);
         assert!(seen.iter().all(|u| u.name.as_str() == "Zoe Rare"));
         assert!(seen.windows(2).all(|w| w[0].id < w[1].id), "ties by id");
@@ -774,20 +771,15 @@ mod tests {
         }
         for (term, expected) in [("common", 2_340), ("rare", 260)] {
             for sort in ["name", "-name", "-email"] {
-                let mut query = ListQuery {
+                let query = ListQuery {
                     search: Some(SearchTerm::parse(term).unwrap()),
                     sort: Sort::parse(sort).unwrap(),
                     ..ListQuery::first(97)
                 };
-                let mut seen = Vec::new();
-                loop {
-                    let page = list(&conn, &query).unwrap();
-                    seen.extend(page.users);
-                    match page.next {
-                        Some(next) => query.after = Some(next),
-                        None => break,
-                    }
-                }
+                let seen: Vec<User> = pages(&conn, &query)
+                    .into_iter()
+                    .flat_map(|page| page.users)
+                    .collect();
                 assert_eq!(seen.len(), expected, "{term} {sort}");
                 let mut sorted = seen.clone();
                 super::sort(&mut sorted, query.sort);
