@@ -4,9 +4,13 @@ alternating pairs, each server on its own copy of one seeded database.
 
     git worktree add /tmp/base 49df531
     CARGO_TARGET_DIR=/tmp/base/target cargo build --release --manifest-path /tmp/base/Cargo.toml
-    cargo build --release --bin user-service --example seed
+    cargo build --release --example seed && cargo build --release
     python3 benches/ab.py --a new=target/release/user-service \
         --b base=/tmp/base/target/release/user-service --pairs 5 --duration 6
+
+The server is built on its own (the second command): built in the same
+command as an example, it gets the dev-dependencies' features and is not
+the binary that ships.
 
 Reports per phase the median req/s and the median server CPU time per
 request (user + system time of the server process from /proc/PID/stat over
