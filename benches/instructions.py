@@ -16,7 +16,7 @@ users in turn), the writer moves what is listed into the search index
 (waited for before the counters are zeroed and again before they are
 dumped, so no move falls into the window one run and not the next), and
 the counters are dumped. Printed: user-space instructions per request, every
-thread of the server together. Two runs of one binary agree within ~1 %;
+thread of the server together. Two runs of one binary agree within 0.5 %;
 POST runs with another `--requests` do not (the search index's moves and
 merges come in steps of thousands of users), so compare binaries at one
 `--requests`.
@@ -32,6 +32,7 @@ keeps OUT, the path printed).
 """
 
 import argparse
+import contextlib
 import glob
 import http.client
 import json
@@ -103,7 +104,7 @@ def wait_for_the_writer(database):
     uri = f"file:{database}?mode=ro"
     for _ in range(600):
         try:
-            with sqlite3.connect(uri, uri=True, timeout=5) as conn:
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
                 listed = conn.execute("SELECT count(*) FROM users_search_pending").fetchone()[0]
         except sqlite3.OperationalError as e:
             if "no such table" in str(e):
