@@ -1,6 +1,7 @@
 //! Entity tags of users and the `If-Match` / `If-None-Match` conditions
 //! that compare against them (RFC 9110 §8.8.3, §13.1.1-2).
 
+use super::timestamp::write_digits;
 use super::{Fnv, User};
 
 /// The strong entity tag of a user as it is now, quotes included:
@@ -42,19 +43,11 @@ fn quoted(version: u64, hash: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // u64::MAX has 20 decimal digits.
     let mut decimal = [0u8; 20];
-    let mut start = decimal.len();
-    let mut rest = version;
-    loop {
-        start -= 1;
-        decimal[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
+    let digits = version.checked_ilog10().map_or(1, |log| log as usize + 1);
+    write_digits(&mut decimal[..digits], version);
     let mut tag = String::with_capacity(40);
     tag.push('"');
-    tag.extend(decimal[start..].iter().map(|&digit| char::from(digit)));
+    tag.extend(decimal[..digits].iter().map(|&digit| char::from(digit)));
     tag.push('-');
     tag.extend(
         (0..16)

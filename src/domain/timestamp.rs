@@ -94,20 +94,21 @@ impl Timestamp {
         if !(0..=9999).contains(&year) {
             return None;
         }
+        // Every part is non-negative here (`unsigned_abs` changes none).
         let mut out = *b"0000-00-00T00:00:00.000000Z";
-        write_digits(&mut out[0..4], year);
-        write_digits(&mut out[5..7], month);
-        write_digits(&mut out[8..10], day);
-        write_digits(&mut out[11..13], second_of_day / 3600);
-        write_digits(&mut out[14..16], second_of_day / 60 % 60);
-        write_digits(&mut out[17..19], second_of_day % 60);
-        write_digits(&mut out[20..26], micros);
+        write_digits(&mut out[0..4], year.unsigned_abs());
+        write_digits(&mut out[5..7], month.unsigned_abs());
+        write_digits(&mut out[8..10], day.unsigned_abs());
+        write_digits(&mut out[11..13], (second_of_day / 3600).unsigned_abs());
+        write_digits(&mut out[14..16], (second_of_day / 60 % 60).unsigned_abs());
+        write_digits(&mut out[17..19], (second_of_day % 60).unsigned_abs());
+        write_digits(&mut out[20..26], micros.unsigned_abs());
         Some(out)
     }
 }
 
 /// Writes `value` as decimal digits filling `out`, zero-padded.
-fn write_digits(out: &mut [u8], mut value: i64) {
+pub(super) fn write_digits(out: &mut [u8], mut value: u64) {
     for digit in out.iter_mut().rev() {
         *digit = b'0' + (value % 10) as u8;
         value /= 10;
