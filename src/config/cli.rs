@@ -253,8 +253,9 @@ pub struct ServeArgs {
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE)]
     pub db_pool_size: NonZeroUsize,
 
-    /// Serve HTTPS (TLS 1.2 and 1.3, HTTP/1.1) with the
-    /// certificate chain in this PEM file, leaf first. Needs `--tls-key`.
+    /// Serve HTTPS (TLS 1.2 and 1.3; HTTP/2 or HTTP/1.1, as the client
+    /// chooses by ALPN) with the certificate chain in this PEM file, leaf
+    /// first. Needs `--tls-key`.
     /// Re-read on SIGHUP and when the file changes. A relative path is
     /// looked up in `$CREDENTIALS_DIRECTORY` when systemd sets it.
     /// [default: plain HTTP]

@@ -9,6 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::paths;
+use crate::domain::Fnv;
 use crate::error::ApiError;
 
 /// Only same-origin scripts, styles and requests; no inline code, no
@@ -45,15 +46,11 @@ const ASSETS: [Asset; 3] = [
 fn etags() -> &'static [String; 3] {
     static ETAGS: OnceLock<[String; 3]> = OnceLock::new();
     ETAGS.get_or_init(|| {
-        ASSETS
-            .each_ref()
-            .map(|asset| format!("\"{:016x}\"", fnv1a(asset.body)))
-    })
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        ASSETS.each_ref().map(|asset| {
+            let mut hash = Fnv::new();
+            hash.write(asset.body);
+            format!("\"{:016x}\"", hash.finish())
+        })
     })
 }
 
