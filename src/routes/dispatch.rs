@@ -16,7 +16,7 @@ use super::conditions;
 use super::dto::{CreateUserRequest, ListParams, UpdateUserRequest};
 use super::http_metrics::Metrics;
 use super::json_object::Object;
-use super::rejection::{json_rejection, query_rejection, DEFAULT_BODY_LIMIT};
+use super::rejection::{json_rejection, query, DEFAULT_BODY_LIMIT};
 use super::table::{self, Route};
 use super::{health, metrics, openapi, page, users};
 use crate::domain::{RetryableCreate, UserId};
@@ -91,9 +91,8 @@ async fn dispatch<S: UserStore>(
     let not_allowed = || Err(ApiError::MethodNotAllowed { allow: spec.allow });
     match spec.route {
         Route::Users if get => {
-            let params = web::Query::<ListParams>::from_query(req.query_string())
-                .map_err(query_rejection)?;
-            users::list_users(store, params.into_inner()).await
+            let params = query::<ListParams>(req.query_string())?;
+            users::list_users(store, params).await
         }
         Route::Users if creates => {
             let retry = key.map(|key| RetryableCreate {

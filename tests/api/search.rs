@@ -294,6 +294,7 @@ on_every_backend! {
             ("q=%20%20".to_owned(), "q must not be empty"),
             ("q=".to_owned(), "q must not be empty"),
             ("q=a%01b".to_owned(), "q must not contain control characters"),
+            ("q=M%FCller".to_owned(), "query parameter q is not UTF-8 once percent-decoded"),
             ("sort=size".to_owned(), "sort must be one of -created_at, created_at, name, -name, email, -email"),
             ("sort=".to_owned(), "sort must be one of"),
             ("created_after=yesterday".to_owned(), "created_after must be an RFC 3339 timestamp"),
