@@ -14,7 +14,7 @@ use super::auth::ApiTokens;
 use super::conditions;
 use super::http_metrics::Metrics;
 use super::rate_limit::RateLimiter;
-use super::{compression, dispatch, metrics, rate_limit, request_id};
+use super::{compression, dispatch, metrics, rate_limit, rejection, request_id};
 use crate::storage::UserStore;
 
 /// HTTP settings the app factory needs in every worker.
@@ -50,12 +50,14 @@ pub fn app<S: UserStore>(
     // Middlewares that would do nothing are left out rather than run per
     // request.
     let rate_limited = limiter.is_some();
+    let cors_on = !http.cors_origins.is_empty();
     let log_requests = log::log_enabled!(target: metrics::REQUEST_LOG_TARGET, log::Level::Info);
     App::new()
         .default_service(dispatch::service(store, tokens, Arc::clone(&http.metrics)))
+        .wrap(Condition::new(cors_on, cors(&http.cors_origins)))
         .wrap(Condition::new(
-            !http.cors_origins.is_empty(),
-            cors(&http.cors_origins),
+            cors_on,
+            from_fn(rejection::cors_refusals_as_json),
         ))
         .wrap(Condition::new(
             rate_limited,

@@ -5,6 +5,8 @@ use std::io::Read;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::helpers::assert_error;
+
 on_every_backend! {
     #[tokio::test]
     async fn json_responses_are_gzip_compressed_when_accepted() {
@@ -178,6 +180,33 @@ on_every_backend! {
             .headers()
             .get("access-control-allow-origin")
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_preflight_is_a_json_error_that_says_why() {
+        let app = spawn_app_with(|s| s.cors_origins = vec!["https://admin.example.com".into()]).await;
+        for (origin, method, headers, says) in [
+            ("https://evil.example", "GET", None, "Origin is not allowed to make this request"),
+            ("https://admin.example.com", "PUT", None, "Requested method is not allowed"),
+            (
+                "https://admin.example.com",
+                "GET",
+                Some("x-custom"),
+                "One or more request headers are not allowed",
+            ),
+        ] {
+            let mut preflight = app
+                .client
+                .request(reqwest::Method::OPTIONS, app.url("/users"))
+                .header("origin", origin)
+                .header("access-control-request-method", method);
+            if let Some(headers) = headers {
+                preflight = preflight.header("access-control-request-headers", headers);
+            }
+            let response = preflight.send().await.unwrap();
+            let case = format!("{origin} {method} {headers:?}");
+            assert_error(response, StatusCode::BAD_REQUEST, "bad_request", Some(says), &case).await;
+        }
     }
 
     #[tokio::test]
