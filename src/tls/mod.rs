@@ -8,6 +8,7 @@
 //! with.
 
 mod certificate;
+mod plain_http;
 pub mod reload;
 mod validity;
 
@@ -138,13 +139,25 @@ impl Handshake {
     /// handshake in time (plain HTTP, garbage, an old protocol version, no
     /// acceptable client certificate, silence). Failures are counted, not
     /// logged: a scan of the port would flood the log.
+    /// A client that sends a plain HTTP request instead gets a plain 400
+    /// telling it to use HTTPS ([`plain_http`]), counted as failed.
     pub async fn accept(&self, stream: TcpStream) -> Option<TlsStream<TcpStream>> {
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => {
+        let shaken = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+            let mut first = [0u8; 1];
+            if matches!(stream.peek(&mut first).await, Ok(1) if plain_http::is_plain_http(first[0]))
+            {
+                plain_http::refuse(stream).await;
+                return None;
+            }
+            self.acceptor.accept(stream).await.ok()
+        })
+        .await;
+        match shaken {
+            Ok(Some(stream)) => {
                 self.completed.inc();
                 Some(stream)
             }
-            Ok(Err(_)) | Err(_) => {
+            Ok(None) | Err(_) => {
                 self.failed.inc();
                 None
             }

@@ -438,7 +438,8 @@ fn tls11_client_hello() -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn tls_1_1_plain_http_garbage_and_stalled_handshakes_are_closed_and_serving_goes_on() {
+async fn tls_1_1_garbage_and_stalled_handshakes_are_closed_plain_http_is_told_to_use_https_and_serving_goes_on(
+) {
     let ca = Ca::new("bad input CA");
     let app = spawn_tls(&ca.server(in_a_year()), |_| {}).await;
     let addr = app.addr();
@@ -457,9 +458,15 @@ async fn tls_1_1_plain_http_garbage_and_stalled_handshakes_are_closed_and_servin
     // An alert (content type 21) and the end, never a ServerHello (22).
     assert!(tls11.is_empty() || tls11[0] == 0x15, "TLS 1.1: {tls11:?}");
     assert!(!tls11.contains(&0x16), "TLS 1.1 got a handshake: {tls11:?}");
+    // Plain HTTP is told, in plain HTTP, to use HTTPS; nothing is served.
+    let plain = String::from_utf8_lossy(&plain);
+    let (head, body) = plain.split_once("\r\n\r\n").expect("a whole answer");
+    assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{plain}");
+    let error: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["code"], "bad_request", "{plain}");
     assert!(
-        !String::from_utf8_lossy(&plain).contains("200 OK"),
-        "{plain:?}"
+        error["error"].as_str().unwrap().contains("https://"),
+        "{plain}"
     );
     assert!(
         garbage.is_empty() || garbage[0] == 0x15,
