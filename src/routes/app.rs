@@ -3,18 +3,17 @@
 
 use std::sync::Arc;
 
-use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
+use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders};
 use actix_web::App;
 
 use super::auth::ApiTokens;
-use super::conditions;
+use super::cors::Cors;
 use super::http_metrics::Metrics;
 use super::rate_limit::RateLimiter;
-use super::{compression, dispatch, metrics, rate_limit, rejection, request_id};
+use super::{compression, dispatch, metrics, rate_limit, request_id};
 use crate::storage::UserStore;
 
 /// HTTP settings the app factory needs in every worker.
@@ -50,14 +49,12 @@ pub fn app<S: UserStore>(
     // Middlewares that would do nothing are left out rather than run per
     // request.
     let rate_limited = limiter.is_some();
-    let cors_on = !http.cors_origins.is_empty();
     let log_requests = log::log_enabled!(target: metrics::REQUEST_LOG_TARGET, log::Level::Info);
     App::new()
         .default_service(dispatch::service(store, tokens, Arc::clone(&http.metrics)))
-        .wrap(Condition::new(cors_on, cors(&http.cors_origins)))
         .wrap(Condition::new(
-            cors_on,
-            from_fn(rejection::cors_refusals_as_json),
+            !http.cors_origins.is_empty(),
+            Cors::new(&http.cors_origins),
         ))
         .wrap(Condition::new(
             rate_limited,
@@ -78,40 +75,4 @@ pub const HSTS: &str = "max-age=31536000";
 
 fn hsts() -> DefaultHeaders {
     DefaultHeaders::new().add((header::STRICT_TRANSPORT_SECURITY, HSTS))
-}
-
-/// Cross-origin access for the configured origins only, with the methods
-/// and headers this API uses.
-fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allowed_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::IF_MATCH,
-            header::IF_NONE_MATCH,
-            header::HeaderName::from_static(conditions::IDEMPOTENCY_KEY),
-        ])
-        .expose_headers([
-            header::LOCATION,
-            header::LINK,
-            header::RETRY_AFTER,
-            header::WWW_AUTHENTICATE,
-            header::ETAG,
-            header::HeaderName::from_static(conditions::IDEMPOTENT_REPLAYED),
-        ])
-        .max_age(3600)
-        // A request from a foreign origin is answered without CORS headers
-        // (the browser then hides it) instead of being failed, so same-origin
-        // requests that carry an Origin header keep working.
-        .block_on_origin_mismatch(false);
-    for origin in origins {
-        cors = if origin == "*" {
-            cors.allow_any_origin()
-        } else {
-            cors.allowed_origin(origin)
-        };
-    }
-    cors
 }

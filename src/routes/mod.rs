@@ -6,6 +6,7 @@ mod app;
 mod auth;
 mod compression;
 mod conditions;
+mod cors;
 mod dispatch;
 mod dto;
 mod health;

@@ -1,12 +1,9 @@
-//! actix's own rejections of a body, a query string or a CORS preflight
-//! rewritten into API errors, so every error has one shape.
+//! actix's own rejections of a body or a query string rewritten into API
+//! errors, so every error has one shape (a refused CORS preflight:
+//! `cors.rs`).
 
-use actix_cors::CorsError;
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::web;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
@@ -57,29 +54,6 @@ pub(super) fn query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     web::Query::<T>::from_query(query)
         .map(web::Query::into_inner)
         .map_err(query_rejection)
-}
-
-/// Middleware just outside actix-cors: its refusals of a preflight (an
-/// origin, method or header not allowed) are plain text; they become a 400
-/// `bad_request` with the same message.
-pub(super) async fn cors_refusals_as_json(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let response = next.call(req).await?;
-    let refusal = response
-        .response()
-        .error()
-        .and_then(|error| error.as_error::<CorsError>())
-        .map(ToString::to_string);
-    Ok(match refusal {
-        None => response.map_into_left_body(),
-        Some(message) => {
-            let (req, _) = response.into_parts();
-            let json = ApiError::bad_request(message).error_response();
-            ServiceResponse::new(req, json).map_into_right_body()
-        }
-    })
 }
 
 #[cfg(test)]
