@@ -39,8 +39,8 @@ pub(super) fn query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     const NAME_SHOWN: usize = 40;
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decoded_name = percent_decode_str(name).decode_utf8();
-        if decoded_name.is_err() || percent_decode_str(value).decode_utf8().is_err() {
+        let utf8 = |text| percent_decode_str(text).decode_utf8().is_ok();
+        if !utf8(name) || !utf8(value) {
             let name: String = percent_decode_str(name)
                 .decode_utf8_lossy()
                 .chars()

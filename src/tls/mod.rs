@@ -139,6 +139,7 @@ impl Handshake {
     /// handshake in time (plain HTTP, garbage, an old protocol version, no
     /// acceptable client certificate, silence). Failures are counted, not
     /// logged: a scan of the port would flood the log.
+    ///
     /// A client that sends a plain HTTP request instead gets a plain 400
     /// telling it to use HTTPS ([`plain_http`]), counted as failed.
     pub async fn accept(&self, stream: TcpStream) -> Option<TlsStream<TcpStream>> {
