@@ -93,9 +93,8 @@ fn migrate_applies_the_schema_once_and_exits() {
     let url = format!("sqlite://{}", db.display());
     let first = run(&["migrate", "--database-url", &url]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(
-        String::from_utf8_lossy(&first.stdout).contains("applied migrations [1, 2, 3, 4, 5, 6, 7]")
-    );
+    assert!(String::from_utf8_lossy(&first.stdout)
+        .contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8]"));
     let second = run(&["migrate", "--database-url", &url]);
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
     let conn = rusqlite::Connection::open(&db).unwrap();

@@ -144,7 +144,7 @@ mod tests {
             )
             .unwrap();
         }
-        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5, 6, 7]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![2, 3, 4, 5, 6, 7, 8]);
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
                 row.get(0)
@@ -216,7 +216,7 @@ mod tests {
             .unwrap()
         };
         assert!(!schema(&conn).contains("detail"));
-        assert_eq!(apply(&mut conn).unwrap(), vec![7]);
+        assert_eq!(apply(&mut conn).unwrap(), vec![7, 8]);
         assert!(schema(&conn).contains("detail = none"), "{}", schema(&conn));
         let pending: i64 = conn
             .query_row("SELECT count(*) FROM users_search_pending", [], |row| {
@@ -232,5 +232,45 @@ mod tests {
             )
             .unwrap();
         assert_eq!(indexed, 25);
+    }
+
+    /// Version 8 changes a setting of the index and indexes nobody again.
+    #[test]
+    fn a_version_7_index_gets_merges_in_steps_and_keeps_its_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn =
+            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
+        embedded::migrations::runner()
+            .set_target(Target::Version(7))
+            .run(&mut conn)
+            .unwrap();
+        let new = NewUser {
+            email: Email::parse("ada@example.com").unwrap(),
+            name: UserName::parse("Ada Byron").unwrap(),
+        };
+        super::super::queries::insert(&conn, &User::create(new, Timestamp::now())).unwrap();
+        search_index::index_pending(&conn, usize::MAX).unwrap();
+        let setting = |conn: &Connection, name: &str| -> Option<i64> {
+            conn.query_row(
+                "SELECT v FROM users_search_config WHERE k = ?1",
+                [name],
+                |row| row.get(0),
+            )
+            .optional()
+            .unwrap()
+        };
+        assert_eq!(setting(&conn, "crisismerge"), None, "FTS5's default, 16");
+        assert_eq!(apply(&mut conn).unwrap(), vec![8]);
+        assert_eq!(setting(&conn, "crisismerge"), Some(64));
+        assert_eq!(setting(&conn, "automerge"), Some(16));
+        let (pending, indexed): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM users_search_pending), \
+                        (SELECT count(*) FROM users_search WHERE users_search MATCH '\"byr\"')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((pending, indexed), (0, 1));
     }
 }
