@@ -4,7 +4,7 @@
 //! `{"error": "...", "code": "..."}`. Internal details are logged once, when
 //! the response is built, and never sent.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, ContentType, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -96,6 +96,18 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
     }
+
+    /// The response body, `{"error": "...", "code": "..."}`: also written
+    /// outside actix, to a plain-HTTP client of the TLS port.
+    pub fn body(&self) -> String {
+        let message = self.to_string();
+        let body = ErrorBody {
+            error: &message,
+            code: self.code(),
+        };
+        // Two strings serialise without error.
+        serde_json::to_string(&body).unwrap_or_default()
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -157,11 +169,7 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let message = self.to_string();
-        response.json(ErrorBody {
-            error: &message,
-            code: self.code(),
-        })
+        response.content_type(ContentType::json()).body(self.body())
     }
 }
 

@@ -5,16 +5,26 @@
 
 use std::time::Duration;
 
+use actix_web::ResponseError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The answer, whole: the connection closes after it.
-const ANSWER: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
-    content-type: application/json\r\n\
-    content-length: 82\r\n\
-    connection: close\r\n\
-    \r\n\
-    {\"error\":\"This port speaks HTTPS: use https:// to reach it\",\"code\":\"bad_request\"}\n";
+use crate::error::ApiError;
+
+/// The answer, whole, status and body from [`ApiError`]: the connection
+/// closes after it.
+fn answer() -> String {
+    let error = ApiError::bad_request("This port speaks HTTPS: use https:// to reach it");
+    let status = error.status_code();
+    let body = error.body();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
+        body.len(),
+    )
+}
 
 /// What is read of the request before answering. Unread bytes at close
 /// would make the kernel reset the connection, and the client could lose
@@ -44,7 +54,7 @@ pub(super) async fn refuse(mut stream: TcpStream) {
         }
     })
     .await;
-    if stream.write_all(ANSWER).await.is_ok() {
+    if stream.write_all(answer().as_bytes()).await.is_ok() {
         let _ = stream.shutdown().await;
     }
 }
@@ -55,7 +65,7 @@ mod tests {
 
     #[test]
     fn the_answer_is_a_whole_http_response_with_a_json_error() {
-        let text = std::str::from_utf8(ANSWER).unwrap();
+        let text = answer();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         let length: usize = head
