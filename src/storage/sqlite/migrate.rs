@@ -114,17 +114,23 @@ mod tests {
     use crate::domain::{Email, NewUser, SearchTerm, Timestamp, User, UserName};
     use crate::storage::{ListQuery, Sort};
 
+    /// A new database in `dir` with the migrations up to `version` applied,
+    /// as an older binary left it.
+    fn at_version(dir: &Path, version: i32) -> Connection {
+        let mut conn = connection::open_writer(&dir.join("users.db"), Durability::Full).unwrap();
+        embedded::migrations::runner()
+            .set_target(Target::Version(version))
+            .run(&mut conn)
+            .unwrap();
+        conn
+    }
+
     /// A database of schema version 1 (before search) with users in it
     /// gets numbered, indexed and searchable on the next start.
     #[test]
     fn an_existing_database_is_upgraded_and_its_users_found() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
-        embedded::migrations::runner()
-            .set_target(Target::Version(1))
-            .run(&mut conn)
-            .unwrap();
+        let mut conn = at_version(dir.path(), 1);
         // Three users in one millisecond, in an order their ids do not
         // follow, and one long before the clamp.
         for (id, email, name, created_at) in [
@@ -191,12 +197,7 @@ mod tests {
     #[test]
     fn a_version_6_search_index_is_rebuilt_without_positions() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
-        embedded::migrations::runner()
-            .set_target(Target::Version(6))
-            .run(&mut conn)
-            .unwrap();
+        let mut conn = at_version(dir.path(), 6);
         for n in 0..50 {
             let name = if n % 2 == 0 { "Ada Byron" } else { "Bob" };
             let new = NewUser {
@@ -238,12 +239,7 @@ mod tests {
     #[test]
     fn a_version_7_index_gets_merges_in_steps_and_keeps_its_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn =
-            connection::open_writer(&dir.path().join("users.db"), Durability::Full).unwrap();
-        embedded::migrations::runner()
-            .set_target(Target::Version(7))
-            .run(&mut conn)
-            .unwrap();
+        let mut conn = at_version(dir.path(), 7);
         let new = NewUser {
             email: Email::parse("ada@example.com").unwrap(),
             name: UserName::parse("Ada Byron").unwrap(),
