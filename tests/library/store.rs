@@ -5,8 +5,8 @@
 use crate::support;
 
 use user_service::domain::{
-    Email, EntityTag, IdempotencyKey, KeyOwner, NewUser, RetryableCreate, TagCondition, Timestamp,
-    UserName, UserPatch, Version,
+    Email, EntityTag, IdempotencyKey, KeyOwner, NewUser, RetryableCreate, SearchTerm, TagCondition,
+    Timestamp, UserName, UserPatch, Version,
 };
 use user_service::storage::postgres::{PgOptions, PgStore};
 use user_service::storage::sqlite::{Durability, SqliteOptions, SqliteStore};
@@ -263,6 +263,78 @@ async fn reads_racing_writes_never_go_back_in_time(store: impl UserStore) {
     }
 }
 
+/// Every search finds exactly the users the rule picks
+/// (`SearchTerm::matches`), newest first, for terms of one to five
+/// characters cut from the users' own words, in both cases, and a few that
+/// match nobody. The users have words that start alike in another case,
+/// accented letters, digits and repeated words, so both the index's
+/// trigrams and its word starts are tried. It waits past the SQLite
+/// writer's pause first, so the users are searched in the index, not in
+/// the list of users not yet moved into it.
+async fn every_search_finds_exactly_the_users_the_rule_picks(store: impl UserStore) {
+    const NAMES: [&str; 10] = [
+        "Ada Lovelace",
+        "ada Adams",
+        "Ülla Über",
+        "über Ulla",
+        "Zoë O'Brien",
+        "Straße Strauss",
+        "Bob 42",
+        "Mül Müller",
+        "Ann-Marie Anders",
+        "lo LO Lo",
+    ];
+    const DOMAINS: [&str; 3] = ["example.com", "ex.org", "adams.io"];
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut users = Vec::new();
+    for (i, name) in NAMES.iter().enumerate() {
+        for (j, domain) in DOMAINS.iter().enumerate() {
+            let local = words(name).join(".").to_lowercase();
+            let email = format!("{local}{i}{j}@{domain}");
+            users.push(store.create(new_user(&email, name)).await.unwrap());
+        }
+    }
+    users.reverse();
+    let mut terms =
+        std::collections::BTreeSet::from(["zzz", "qx", "ülx", "a.lo", "o'b"].map(String::from));
+    for user in &users {
+        for word in words(user.name.as_str())
+            .into_iter()
+            .chain(words(user.email.as_str()))
+        {
+            let chars: Vec<char> = word.chars().collect();
+            for len in 1..=5.min(chars.len()) {
+                for start in [0, chars.len() - len] {
+                    let term: String = chars[start..start + len].iter().collect();
+                    terms.insert(term.to_uppercase());
+                    terms.insert(term);
+                }
+            }
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for raw in &terms {
+        let term = SearchTerm::parse(raw).unwrap();
+        let expected: Vec<_> = users
+            .iter()
+            .filter(|u| term.matches(u))
+            .map(|u| u.id)
+            .collect();
+        let mut query = page(1000);
+        query.search = Some(term);
+        let found = store.list(query).await.unwrap();
+        assert!(found.next.is_none());
+        let found: Vec<_> = found.users.iter().map(|u| u.id).collect();
+        assert_eq!(found, expected, "q={raw:?}");
+    }
+    assert!(terms.len() > 300, "{} terms", terms.len());
+}
+
 fn if_match(user: &user_service::domain::User) -> TagCondition {
     TagCondition::parse([EntityTag::of(user).as_str().as_bytes()])
         .unwrap()
@@ -506,6 +578,7 @@ contract_tests!(
     of_two_updates_with_one_tag_exactly_one_wins,
     a_retried_create_answers_the_first_user_and_creates_nothing,
     concurrent_creates_with_one_key_create_one_user,
+    every_search_finds_exactly_the_users_the_rule_picks,
 );
 
 fn sqlite_store(dir: &tempfile::TempDir) -> SqliteStore {
