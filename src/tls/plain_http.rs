@@ -46,10 +46,16 @@ pub(super) async fn refuse(mut stream: TcpStream) {
     let mut head = vec![0; READ_AT_MOST];
     let mut read = 0;
     let _ = tokio::time::timeout(READ_FOR, async {
-        while read < head.len() && !head[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+        while read < head.len() {
+            // Only the new bytes, and the three before them, can complete
+            // the blank line that ends the head.
+            let from = read.saturating_sub(3);
             match stream.read(&mut head[read..]).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => read += n,
+            }
+            if head[from..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
             }
         }
     })
