@@ -83,11 +83,7 @@ def drain(db, timeout=120):
     what those writes cost."""
     start = time.monotonic()
     while True:
-        conn = sqlite3.connect(db, timeout=10)
-        try:
-            listed = conn.execute("SELECT count(*) FROM users_search_pending").fetchone()[0]
-        finally:
-            conn.close()
+        listed = scalar(db, "SELECT count(*) FROM users_search_pending")
         waited = time.monotonic() - start
         if listed == 0:
             return waited
@@ -97,10 +93,15 @@ def drain(db, timeout=120):
 
 
 def has_search_list(db):
+    return scalar(db, "SELECT count(*) FROM sqlite_master "
+                      "WHERE name = 'users_search_pending'") > 0
+
+
+def scalar(db, sql):
+    """The one value `sql` reads from the database file `db`."""
     conn = sqlite3.connect(db, timeout=10)
     try:
-        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'users_search_pending'"
-                            ).fetchone() is not None
+        return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
 
